@@ -1,0 +1,160 @@
+#include "container/init.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/keyctl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "linux/capabilities.h"
+#include "linux/hooks.h"
+#include "linux/process.h"
+#include "linux/rlimits.h"
+#include "linux/terminal.h"
+
+namespace berth::container {
+
+namespace {
+
+using spec::NamespaceType;
+
+Status join_session_keyring(const std::string& id) {
+  // A keyring of its own, so the container does not share the caller's
+  // session keyring (runc does the same unless --no-new-keyring).
+  std::string name = "_ses." + id;
+  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS &&
+      errno != EDQUOT)
+    return sys_error("join a new session keyring");
+  return ok();
+}
+
+Status become_root_in_user_namespace() {
+  // After uid_map is written our credentials still carry the host ids;
+  // switching to 0 inside the namespace maps them through it.
+  if (::setresgid(0, 0, 0) < 0) return sys_error("setgid 0 in the user namespace");
+  if (::setresuid(0, 0, 0) < 0) return sys_error("setuid 0 in the user namespace");
+  return ok();
+}
+
+// Steps up to the rootfs switch, run in the container's namespaces while the
+// host's filesystem is still visible; createContainer hooks run in between.
+Status build_filesystem(InitContext& context, std::string& hook_state) {
+  const spec::Spec& spec = *context.spec;
+  TRY_CTX(linux::prepare_rootfs_mount(spec, context.mounts), "prepare rootfs");
+  TRY(linux::mount_spec_mounts(spec, context.mounts));
+  TRY_CTX(linux::populate_dev(spec, context.mounts), "populate /dev");
+  if (context.create_hooks) {
+    TRY(context.sync->send(SyncMessageType::kHooksRequest));
+    auto done = TRY_VALUE(context.sync->expect(SyncMessageType::kHooksDone));
+    hook_state = std::move(done.payload);
+    TRY(linux::run_hooks("createContainer", spec.hooks.create_container, hook_state));
+  }
+  TRY_CTX(linux::enter_rootfs(context.mounts, context.no_pivot),
+          "{} into rootfs {}", context.no_pivot ? "chroot" : "pivot_root", context.mounts.rootfs);
+  TRY_CTX(linux::finish_rootfs(spec), "finish rootfs");
+  return ok();
+}
+
+Status load_seccomp(InitContext& context) {
+  auto listener = TRY_VALUE((*context.seccomp)->load());
+  if (listener) TRY(context.sync->send(SyncMessageType::kSeccompListener, {}, 0, listener.get()));
+  return ok();
+}
+
+// Identity and privileges. The order is the kernel's: the bounding set is
+// reduced while CAP_SETPCAP is held; a seccomp filter without no_new_privs
+// needs CAP_SYS_ADMIN, so it is loaded before the capabilities go (with
+// no_new_privs it is loaded last, restricting as little set-up as possible);
+// keep-caps carries the permitted set over setuid().
+Status set_up_process(InitContext& context) {
+  const spec::Process& process = *context.spec->process;
+  TRY(linux::apply_rlimits(process.rlimits));
+  if (process.oom_score_adj) TRY(linux::apply_oom_score_adj(*process.oom_score_adj));
+  if (process.capabilities) TRY(linux::drop_bounding_capabilities(*process.capabilities));
+  bool seccomp = context.seccomp->has_value();
+  if (seccomp && !process.no_new_privileges) TRY_CTX(load_seccomp(context), "load seccomp filter");
+  if (process.capabilities) TRY(linux::keep_capabilities_across_setuid());
+  TRY(linux::switch_user(process.user));
+  if (process.capabilities) TRY(linux::apply_capability_sets(*process.capabilities));
+  if (process.user.umask) ::umask(static_cast<mode_t>(*process.user.umask));
+  if (::chdir(process.cwd.c_str()) < 0) return sys_error("chdir to cwd {}", process.cwd);
+  if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return sys_error("set no_new_privs");
+  if (seccomp && process.no_new_privileges) TRY_CTX(load_seccomp(context), "load seccomp filter");
+  return ok();
+}
+
+// Everything up to kReady; an error here reaches `create` as its message.
+Result<std::string> prepare(InitContext& context, std::string& hook_state) {
+  const spec::Spec& spec = *context.spec;
+  linux::NamespacePlan& plan = *context.namespaces;
+  if (plan.new_user) TRY(context.sync->expect(SyncMessageType::kMappingsDone));
+  TRY(linux::enter_namespaces(plan));
+  if (plan.has(NamespaceType::User)) TRY(become_root_in_user_namespace());
+  if (!context.no_new_keyring) TRY(join_session_keyring(context.id));
+  TRY(build_filesystem(context, hook_state));
+  TRY(linux::apply_kernel_settings(spec));
+  if (spec.process->terminal) {
+    auto master = TRY_VALUE(linux::setup_container_terminal(spec.process->console_size));
+    TRY(context.sync->send(SyncMessageType::kPtyMaster, {}, 0, master.get()));
+  }
+  auto executable = TRY_VALUE(linux::find_executable(spec.process->args[0], spec.process->env));
+  TRY(set_up_process(context));
+  return executable;
+}
+
+[[noreturn]] void die(const Error& error) {
+  std::string line = "berth-runtime init: " + error.message() + "\n";
+  (void)!::write(2, line.data(), line.size());
+  _exit(1);
+}
+
+}  // namespace
+
+void run_container_init(InitContext& context) {
+  // Until kReady the parent is waiting on us: if it dies, so do we. (Had
+  // it died before this line, our next sync message fails with EPIPE; in a
+  // new pid namespace getppid() is 0, so it cannot tell.)
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Non-dumpable: container processes must not reach our /proc/<pid>/exe,
+  // fds or memory (CVE-2019-5736; see linux/exe_protection.h).
+  ::prctl(PR_SET_DUMPABLE, 0);
+
+  std::string hook_state;
+  auto executable = prepare(context, hook_state);
+  if (!executable) {
+    (void)context.sync->send_error(executable.error());
+    _exit(1);
+  }
+  if (!context.sync->send(SyncMessageType::kReady)) _exit(1);
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  context.sync->close();
+
+  // Block until `start` opens the fifo for reading. The O_PATH fd was
+  // opened on the host before pivot_root; reopening it through
+  // /proc/self/fd works from inside the new root.
+  std::string fifo = fmt::format("/proc/self/fd/{}", context.exec_fifo);
+  int start_fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  if (start_fd < 0) die(sys_error("open exec fifo {}", fifo));
+  if (::write(start_fd, "0", 1) != 1) die(sys_error("write exec fifo"));
+  ::close(start_fd);
+  ::close(context.exec_fifo);
+
+  const spec::Spec& spec = *context.spec;
+  if (auto status = linux::run_hooks("startContainer", spec.hooks.start_container, hook_state);
+      !status)
+    die(status.error());
+  // Nothing of the runtime's may leak into the container's process: every
+  // fd above stdio is closed on exec, as runc does without --preserve-fds.
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  linux::reset_signals();
+  Error error = linux::exec_process(executable.value(), *spec.process);
+  std::string line = "berth-runtime init: " + error.message() + "\n";
+  (void)!::write(2, line.data(), line.size());
+  _exit(127);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,267 @@
+// start, state, list, kill, delete and run: the commands that act on a
+// container after (or around) its creation.
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "container/container.h"
+#include "container/create.h"
+#include "container/state.h"
+#include "core/defer.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "linux/cgroup.h"
+#include "linux/hooks.h"
+#include "linux/terminal.h"
+
+namespace berth::container {
+
+namespace {
+
+std::vector<spec::Hook> stored_hooks(const StoredState& stored, const char* kind) {
+  std::vector<spec::Hook> hooks;
+  if (!stored.hooks.is_object() || !stored.hooks.contains(kind)) return hooks;
+  for (const nlohmann::json& h : stored.hooks[kind]) {
+    spec::Hook hook;
+    hook.path = h.value("path", "");
+    hook.args = h.value("args", std::vector<std::string>{});
+    hook.env = h.value("env", std::vector<std::string>{});
+    if (h.contains("timeout")) hook.timeout = h["timeout"].get<int>();
+    hooks.push_back(std::move(hook));
+  }
+  return hooks;
+}
+
+std::string state_json(StoredState stored, ContainerStatus status) {
+  stored.state.status = status;
+  if (status == ContainerStatus::Stopped) stored.state.pid = 0;
+  return stored.state.to_json().dump();
+}
+
+// A pidfd for the container's init, refusing a pid that was reused by an
+// unrelated process since the container was created.
+Result<UniqueFd> open_init_pidfd(const StoredState& stored) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, stored.state.pid, 0)));
+  if (!pidfd) return sys_error("pidfd_open {}", stored.state.pid);
+  if (process_start_time(stored.state.pid) != stored.init_start_time)
+    return Error(fmt::format("container \"{}\" is not running", stored.state.id), ESRCH);
+  return pidfd;
+}
+
+Status wait_for_exit(int pidfd, int timeout_ms) {
+  struct pollfd pfd = {pidfd, POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&pfd, 1, timeout_ms);
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) return sys_error("poll pidfd");
+  if (ready == 0) return make_error("process did not exit within {} ms", timeout_ms);
+  return ok();
+}
+
+Status signal_container(const StoredState& stored, int signal, bool all) {
+  if (all && !stored.cgroup_dir.empty()) {
+    auto pids = TRY_VALUE(linux::cgroup_pids(stored.cgroup_dir));
+    for (pid_t pid : pids)
+      if (::kill(pid, signal) < 0 && errno != ESRCH) return sys_error("kill {} {}", pid, signal);
+    return ok();
+  }
+  auto pidfd = TRY_VALUE(open_init_pidfd(stored));
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) < 0)
+    return sys_error("send signal {} to container init {}", signal, stored.state.pid);
+  return ok();
+}
+
+// Remove what create made: the cgroup (and any process left in it), the
+// state directory; then the poststop hooks, whose failures are warnings
+// (runtime spec: "the runtime MUST log a warning").
+Status destroy(ContainerDirectory& dir, const StoredState& stored) {
+  TRY(linux::remove_cgroup(stored.cgroup_dir));
+  std::string json = state_json(stored, ContainerStatus::Stopped);
+  if (auto status = linux::run_hooks("poststop", stored_hooks(stored, "poststop"), json); !status)
+    log::warning("{}", status.error().message());
+  return dir.remove();
+}
+
+Status kill_and_wait(const StoredState& stored) {
+  auto pidfd = open_init_pidfd(stored);
+  if (stored.cgroup_dir.empty() || !stored.own_pid_namespace || !pidfd)
+    (void)signal_container(stored, SIGKILL, false);
+  if (!stored.cgroup_dir.empty()) (void)signal_container(stored, SIGKILL, true);
+  if (pidfd) TRY_CTX(wait_for_exit(pidfd.value().get(), 10000), "kill container init");
+  return ok();
+}
+
+Status start_locked(ContainerDirectory& dir, const StoredState& stored) {
+  ContainerStatus status = current_status(stored, dir);
+  if (status != ContainerStatus::Created)
+    return make_error("cannot start a container in the {} state", to_string(status));
+  auto pidfd = TRY_VALUE(open_init_pidfd(stored));
+  // O_NONBLOCK: opening for reading must not wait for a writer that died;
+  // the init, blocked opening the fifo for writing, is released by this.
+  auto fifo = TRY_VALUE(open_file(dir.fifo_path(), O_RDONLY | O_NONBLOCK));
+  struct pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("wait for the container to start");
+    }
+    char byte;
+    if ((fds[0].revents & POLLIN) && ::read(fifo.get(), &byte, 1) == 1) break;
+    if (fds[1].revents & POLLIN) return make_error("container init exited before it was started");
+  }
+  if (::unlink(dir.fifo_path().c_str()) < 0) return sys_error("remove {}", dir.fifo_path());
+  std::string json = state_json(stored, ContainerStatus::Running);
+  if (auto status = linux::run_hooks("poststart", stored_hooks(stored, "poststart"), json); !status)
+    log::warning("{}", status.error().message());
+  return ok();
+}
+
+int exit_code(int wait_status) {
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return WEXITSTATUS(wait_status);
+}
+
+// Wait for our child init, forwarding the signals `run` receives to it.
+Status wait_forwarding_signals(int pidfd, pid_t pid) {
+  sigset_t forwarded;
+  sigemptyset(&forwarded);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
+    sigaddset(&forwarded, sig);
+  sigset_t old_mask;
+  ::sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
+  Defer unblock([&] { ::sigprocmask(SIG_SETMASK, &old_mask, nullptr); });
+  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+  if (!signals) return sys_error("signalfd");
+  for (;;) {
+    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll");
+    }
+    if (fds[0].revents & POLLIN) return ok();
+    struct signalfd_siginfo info;
+    if (::read(signals.get(), &info, sizeof info) == sizeof info)
+      ::kill(pid, static_cast<int>(info.ssi_signo));
+  }
+}
+
+}  // namespace
+
+Status validate_container_id(const std::string& id) {
+  bool valid = !id.empty() && id != "." && id != ".." && id.size() <= 1024 &&
+               std::all_of(id.begin(), id.end(), [](unsigned char c) {
+                 return std::isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.';
+               });
+  if (!valid) return make_error("invalid container id \"{}\"", id);
+  return ok();
+}
+
+Result<int> parse_signal(const std::string& text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
+    int number = std::atoi(text.c_str());
+    if (number <= 0 || number >= NSIG) return make_error("invalid signal \"{}\"", text);
+    return number;
+  }
+  std::string name = text;
+  std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    if (abbrev && name == abbrev) return sig;
+  }
+  if (name.rfind("RTMIN+", 0) == 0) return SIGRTMIN + std::atoi(name.c_str() + 6);
+  if (name.rfind("RTMAX-", 0) == 0) return SIGRTMAX - std::atoi(name.c_str() + 6);
+  return make_error("invalid signal \"{}\"", text);
+}
+
+Status start_container(const std::string& state_root, const std::string& id) {
+  auto dir = TRY_VALUE(ContainerDirectory::open(state_root, id));
+  auto stored = TRY_VALUE(dir.load());
+  return start_locked(dir, stored);
+}
+
+Result<ContainerState> container_state(const std::string& state_root, const std::string& id) {
+  auto dir = TRY_VALUE(ContainerDirectory::open(state_root, id));
+  auto stored = TRY_VALUE(dir.load());
+  ContainerState state = stored.state;
+  state.status = current_status(stored, dir);
+  if (state.status == ContainerStatus::Stopped) state.pid = 0;
+  return state;
+}
+
+Result<std::vector<ContainerState>> list_containers(const std::string& state_root) {
+  std::vector<ContainerState> states;
+  DIR* root = ::opendir(state_root.c_str());
+  if (!root) {
+    if (errno == ENOENT) return states;
+    return sys_error("open state root {}", state_root);
+  }
+  std::vector<std::string> ids;
+  while (struct dirent* entry = ::readdir(root))
+    if (entry->d_name[0] != '.' && entry->d_type == DT_DIR) ids.emplace_back(entry->d_name);
+  ::closedir(root);
+  std::sort(ids.begin(), ids.end());
+  for (const std::string& id : ids) {
+    auto state = container_state(state_root, id);
+    if (state) states.push_back(std::move(state.value()));  // gone meanwhile: skip
+  }
+  return states;
+}
+
+Status kill_container(const std::string& state_root, const std::string& id, int signal, bool all) {
+  auto dir = TRY_VALUE(ContainerDirectory::open(state_root, id));
+  auto stored = TRY_VALUE(dir.load());
+  if (current_status(stored, dir) == ContainerStatus::Stopped)
+    return Error("container not running", ESRCH);
+  return signal_container(stored, signal, all);
+}
+
+Status delete_container(const std::string& state_root, const std::string& id, bool force) {
+  auto dir = ContainerDirectory::open(state_root, id);
+  if (!dir) {
+    if (force && dir.error().errno_value() == ENOENT) return ok();
+    return dir.error();
+  }
+  auto stored = TRY_VALUE(dir->load());
+  ContainerStatus status = current_status(stored, dir.value());
+  if (status != ContainerStatus::Stopped) {
+    if (!force)
+      return make_error("cannot delete container \"{}\" that is not stopped: {}", id,
+                        to_string(status));
+    TRY(kill_and_wait(stored));
+  }
+  return destroy(dir.value(), stored);
+}
+
+Result<int> run_container(const std::string& state_root, const CreateOptions& options, bool detach) {
+  bool relay = !detach && options.console_socket.empty();
+  auto created = TRY_VALUE(create_container_process(state_root, options, relay));
+  // Until the container is started and waited for, a failure deletes it.
+  Defer cleanup([&] { (void)delete_container(state_root, options.id, true); });
+  TRY(start_container(state_root, options.id));
+  if (detach) {
+    cleanup.release();
+    return 0;
+  }
+  if (created.pty_master)
+    TRY(linux::relay_terminal(created.pty_master.get(), created.pidfd.get(), created.pid));
+  else
+    TRY(wait_forwarding_signals(created.pidfd.get(), created.pid));
+  int wait_status = 0;
+  if (::waitpid(created.pid, &wait_status, 0) < 0) return sys_error("wait for the container");
+  cleanup.release();
+  TRY(delete_container(state_root, options.id, true));
+  return exit_code(wait_status);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,124 @@
+#include "linux/cgroup.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "core/files.h"
+
+namespace berth::linux {
+
+Result<std::string> find_cgroup2_mount() {
+  auto mountinfo = TRY_VALUE(read_file("/proc/self/mountinfo"));
+  std::istringstream lines(mountinfo);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // "36 35 0:30 / /sys/fs/cgroup/unified rw,... shared:9 - cgroup2 cgroup2 rw,..."
+    size_t separator = line.find(" - ");
+    if (separator == std::string::npos) continue;
+    std::istringstream tail(line.substr(separator + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, separator));
+    std::string id, parent, devno, root, mount_point;
+    head >> id >> parent >> devno >> root >> mount_point;
+    return mount_point;
+  }
+  return std::string();
+}
+
+namespace {
+
+std::string clean_path(const std::string& path) {
+  std::string out;
+  std::istringstream parts(path);
+  std::string part;
+  std::vector<std::string> stack;
+  while (std::getline(parts, part, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!stack.empty()) stack.pop_back();
+      continue;
+    }
+    stack.push_back(part);
+  }
+  for (const std::string& p : stack) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+Result<std::string> own_cgroup() {
+  auto content = TRY_VALUE(read_file("/proc/self/cgroup"));
+  std::istringstream lines(content);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return std::string("/");
+}
+
+}  // namespace
+
+Result<std::string> cgroup_directory(const std::string& mount, const std::string& cgroups_path,
+                                     const std::string& id) {
+  if (cgroups_path.find(':') != std::string::npos && cgroups_path.find('/') == std::string::npos)
+    return make_error(
+        "linux.cgroupsPath \"{}\": the systemd \"slice:prefix:name\" form needs the systemd "
+        "cgroup driver, which berth does not support",
+        cgroups_path);
+  if (!cgroups_path.empty()) return mount + clean_path(cgroups_path);
+  auto own = TRY_VALUE(own_cgroup());
+  return mount + clean_path(own + "/" + id);
+}
+
+Result<UniqueFd> create_cgroup(const std::string& directory, std::vector<std::string>& created) {
+  // Create each missing level, remembering which, so a failed create can
+  // remove exactly what it made and no more.
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = directory.find('/', pos + 1);
+    std::string prefix = directory.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0755) == 0) {
+      created.push_back(prefix);
+    } else if (errno != EEXIST) {
+      return sys_error("create cgroup {}", prefix);
+    }
+  }
+  return open_file(directory, O_RDONLY | O_DIRECTORY);
+}
+
+Result<std::vector<pid_t>> cgroup_pids(const std::string& directory) {
+  auto content = read_file(directory + "/cgroup.procs");
+  if (!content) return content.error();
+  std::vector<pid_t> pids;
+  std::istringstream lines(content.value());
+  pid_t pid;
+  while (lines >> pid) pids.push_back(pid);
+  return pids;
+}
+
+Status remove_cgroup(const std::string& directory) {
+  if (directory.empty() || ::access(directory.c_str(), F_OK) != 0) return ok();
+  // rmdir fails with EBUSY while processes remain (or are still exiting);
+  // kill them through cgroup.kill (Linux 5.14) or one by one, and retry for
+  // up to ~2 s while the kernel finishes tearing them down.
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (::rmdir(directory.c_str()) == 0 || errno == ENOENT) return ok();
+    if (errno != EBUSY) return sys_error("remove cgroup {}", directory);
+    if (::access((directory + "/cgroup.kill").c_str(), F_OK) == 0) {
+      (void)write_file(directory + "/cgroup.kill", "1");
+    } else if (auto pids = cgroup_pids(directory)) {
+      for (pid_t pid : pids.value()) ::kill(pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return make_error("remove cgroup {}: processes remain after SIGKILL", directory);
+}
+
+}  // namespace berth::linux

@@ -1,0 +1,94 @@
+#include "linux/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/files.h"
+
+namespace berth::linux {
+
+Status switch_user(const spec::User& user) {
+  std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
+  // setgroups is denied in a user namespace whose setgroups file says
+  // "deny"; an empty list is then the only possible one anyway.
+  if (::setgroups(groups.size(), groups.data()) < 0 && !(errno == EPERM && groups.empty()))
+    return sys_error("setgroups {}", fmt::join(groups, ","));
+  if (::setresgid(user.gid, user.gid, user.gid) < 0) return sys_error("setgid {}", user.gid);
+  if (::setresuid(user.uid, user.uid, user.uid) < 0) return sys_error("setuid {}", user.uid);
+  return ok();
+}
+
+namespace {
+
+bool is_executable_file(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), F_OK) < 0) return sys_error("exec: \"{}\"", name);
+    return name;
+  }
+  std::string path_value = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const std::string& entry : env)
+    if (entry.rfind("PATH=", 0) == 0) path_value = entry.substr(5);
+  size_t start = 0;
+  while (start <= path_value.size()) {
+    size_t end = path_value.find(':', start);
+    if (end == std::string::npos) end = path_value.size();
+    std::string dir = path_value.substr(start, end - start);
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+    if (is_executable_file(candidate)) return candidate;
+    start = end + 1;
+  }
+  return Error(fmt::format("exec: \"{}\": executable file not found in $PATH", name), ENOENT);
+}
+
+void reset_signals() {
+  struct sigaction action = {};
+  action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &action, nullptr);  // EINVAL for KILL/STOP
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+Error exec_process(const std::string& path, const spec::Process& process) {
+  std::vector<char*> argv, envp;
+  for (const std::string& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(path.c_str(), argv.data(), envp.data());
+  return sys_error("exec {}", path);
+}
+
+Status apply_kernel_settings(const spec::Spec& spec) {
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+    return sys_error("set hostname \"{}\"", spec.hostname);
+  if (!spec.domainname.empty() &&
+      ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+    return sys_error("set domainname \"{}\"", spec.domainname);
+  if (spec.linux) {
+    for (const auto& [key, value] : spec.linux->sysctl) {
+      // "net.ipv4.ip_forward" -> /proc/sys/net/ipv4/ip_forward; a key with
+      // "/" or ".." could otherwise walk out of /proc/sys.
+      if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+        return make_error("linux.sysctl: invalid key \"{}\"", key);
+      std::string path = "/proc/sys/" + key;
+      std::replace(path.begin() + 10, path.end(), '.', '/');
+      TRY_CTX(write_file(path, value), "linux.sysctl {}={}", key, value);
+    }
+  }
+  return ok();
+}
+
+}  // namespace berth::linux

@@ -1,0 +1,31 @@
+// The container process's identity and the final exec.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "spec/spec.h"
+
+namespace berth::linux {
+
+// setgroups(additionalGids), setresgid, setresuid: gid first, while we may
+// still change it (setuid drops CAP_SETGID).
+Status switch_user(const spec::User& user);
+
+// args[0] as execve will run it: a name without "/" is looked up in the PATH
+// of the process's env (runc does the same, and reports a missing binary
+// at create time rather than after start).
+Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);
+
+// Reset signal dispositions and the mask the runtime may have inherited or
+// set, so the container's process starts with the defaults.
+void reset_signals();
+
+// execve; only returns on failure.
+Error exec_process(const std::string& path, const spec::Process& process);
+
+// hostname, domainname, and sysctls written under /proc/sys.
+Status apply_kernel_settings(const spec::Spec& spec);
+
+}  // namespace berth::linux

@@ -1,0 +1,182 @@
+#include "linux/terminal.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/defer.h"
+#include "core/files.h"
+
+namespace berth::linux {
+
+Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>& size) {
+  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) return sys_error("open /dev/ptmx");
+  if (::unlockpt(master.get()) < 0) return sys_error("unlockpt");
+  // TIOCGPTPEER opens the peer through the master itself, not by a path
+  // that the container's /dev/pts could redirect.
+  UniqueFd peer(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!peer) return sys_error("open the pty peer (TIOCGPTPEER)");
+  char peer_name[64];
+  if (::ptsname_r(master.get(), peer_name, sizeof peer_name) != 0)
+    return sys_error("ptsname");
+  if (size) {
+    struct winsize ws = {};
+    ws.ws_row = static_cast<unsigned short>(size->height);
+    ws.ws_col = static_cast<unsigned short>(size->width);
+    if (::ioctl(master.get(), TIOCSWINSZ, &ws) < 0) return sys_error("set the console size");
+  }
+  // /dev/console is the pty, as runc and the console spec expect.
+  struct stat st;
+  if (::stat("/dev", &st) == 0) {
+    int console = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (console >= 0) {
+      ::close(console);
+      if (::mount(peer_name, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
+        return sys_error("bind {} on /dev/console", peer_name);
+    }
+  }
+  if (::setsid() < 0) return sys_error("setsid");
+  if (::ioctl(peer.get(), TIOCSCTTY, 0) < 0) return sys_error("make {} the controlling terminal", peer_name);
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(peer.get(), fd) < 0) return sys_error("dup the pty onto fd {}", fd);
+  return master;
+}
+
+Status send_fd(int socket, int fd, const std::string& name) {
+  struct msghdr msg = {};
+  struct iovec iov = {const_cast<char*>(name.data()), name.size()};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  if (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) return sys_error("send fd {}", name);
+  return ok();
+}
+
+Result<UniqueFd> receive_fd(int socket, std::string* name) {
+  char data[256];
+  struct msghdr msg = {};
+  struct iovec iov = {data, sizeof data};
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0) return sys_error("receive fd");
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return make_error("receive fd: no fd in message");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+  if (name) name->assign(data, static_cast<size_t>(n));
+  return UniqueFd(fd);
+}
+
+Status send_to_console_socket(const std::string& socket_path, int master) {
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return sys_error("create socket");
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path)
+    return make_error("console socket path {} is too long", socket_path);
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (::connect(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return sys_error("connect to console socket {}", socket_path);
+  TRY_CTX(send_fd(sock.get(), master, "/dev/ptmx"), "console socket {}", socket_path);
+  return ok();
+}
+
+namespace {
+
+void copy_window_size(int from, int to) {
+  struct winsize ws;
+  if (::ioctl(from, TIOCGWINSZ, &ws) == 0) ::ioctl(to, TIOCSWINSZ, &ws);
+}
+
+// Move what is readable on from to to; false at EOF or error.
+bool pump(int from, int to) {
+  char buf[16384];
+  ssize_t n = ::read(from, buf, sizeof buf);
+  if (n <= 0) return false;
+  return write_all(to, buf, static_cast<size_t>(n)).has_value();
+}
+
+}  // namespace
+
+Status relay_terminal(int master, int pidfd, pid_t pid) {
+  struct termios saved;
+  bool raw = ::isatty(0) && ::tcgetattr(0, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    ::cfmakeraw(&t);
+    ::tcsetattr(0, TCSANOW, &t);
+    copy_window_size(0, master);
+  }
+  Defer restore([&] {
+    if (raw) ::tcsetattr(0, TCSANOW, &saved);
+  });
+
+  sigset_t forwarded;
+  sigemptyset(&forwarded);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
+    sigaddset(&forwarded, sig);
+  sigset_t old_mask;
+  ::sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
+  Defer unblock([&] { ::sigprocmask(SIG_SETMASK, &old_mask, nullptr); });
+  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+  if (!signals) return sys_error("signalfd");
+
+  bool stdin_open = true;
+  for (;;) {
+    struct pollfd fds[4] = {{master, POLLIN, 0}, {pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0},
+                            {0, static_cast<short>(stdin_open ? POLLIN : 0), 0}};
+    if (::poll(fds, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll");
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (!pump(master, 1)) break;  // EIO: every holder of the peer closed it
+    }
+    if (fds[2].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      if (::read(signals.get(), &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGWINCH)
+          copy_window_size(0, master);
+        else
+          ::kill(pid, static_cast<int>(info.ssi_signo));
+      }
+    }
+    if (fds[3].revents & (POLLIN | POLLHUP)) {
+      if (!pump(0, master)) stdin_open = false;
+    }
+    if (fds[1].revents & POLLIN) {
+      // The process exited: drain what it wrote, then stop.
+      while (true) {
+        struct pollfd drain = {master, POLLIN, 0};
+        if (::poll(&drain, 1, 0) <= 0 || !pump(master, 1)) break;
+      }
+      break;
+    }
+  }
+  return ok();
+}
+
+}  // namespace berth::linux

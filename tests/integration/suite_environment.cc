@@ -1,0 +1,169 @@
+#include "suite_environment.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "core/unique_fd.h"
+#include "harness.h"
+
+namespace berth::itest {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kHostBusybox = "/bin/busybox";
+
+Suite& mutable_suite() {
+  static Suite instance;
+  return instance;
+}
+
+nlohmann::json default_spec_of_runtime() {
+  char dir_template[] = "/tmp/berth-test-spec-XXXXXX";
+  if (!::mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
+  std::string dir = dir_template;
+  ProcessResult result = run_process({runtime_binary(), "spec"}, {.cwd = dir});
+  std::string text = read_file(dir + "/config.json");
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  if (!result.succeeded()) {
+    std::ostringstream message;
+    message << runtime_binary() << " spec failed: " << result;
+    throw std::runtime_error(message.str());
+  }
+  nlohmann::json spec = nlohmann::json::parse(text);
+  spec["process"]["terminal"] = false;
+  nlohmann::json& resources = spec["linux"]["resources"];
+  if (resources.is_object()) {
+    nlohmann::json devices = resources.value("devices", nlohmann::json::array());
+    resources = {{"devices", devices}};
+  }
+  return spec;
+}
+
+std::vector<std::string> list_busybox_applets() {
+  ProcessResult result = run_process({kHostBusybox, "--list-full"});
+  if (!result.succeeded()) throw std::runtime_error("busybox --list-full failed");
+  std::vector<std::string> applets;
+  for (const std::string& applet : split_lines(result.out))
+    if (!applet.empty() && applet != "bin/busybox") applets.push_back(applet);
+  return applets;
+}
+
+std::vector<std::string> find_cgroup_mounts() {
+  std::vector<std::string> mounts;
+  for (const std::string& line : split_lines(read_file("/proc/self/mountinfo"))) {
+    size_t separator = line.find(" - ");
+    if (separator == std::string::npos) continue;
+    std::istringstream tail(line.substr(separator + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup" && fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, separator));
+    std::string id, parent, devno, root, mount_point;
+    head >> id >> parent >> devno >> root >> mount_point;
+    mounts.push_back(mount_point);
+  }
+  return mounts;
+}
+
+void copy_file(const std::string& from, const std::string& to, mode_t mode) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!in || !out) throw std::runtime_error("copy " + from + " to " + to + ": " + strerror(errno));
+  for (;;) {
+    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 24, 0);
+    if (n < 0) throw std::runtime_error("copy_file_range to " + to + ": " + strerror(errno));
+    if (n == 0) break;
+  }
+  ::fchmod(out.get(), mode);
+}
+
+void make_dir(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST)
+    throw std::runtime_error("mkdir " + path + ": " + strerror(errno));
+  ::chmod(path.c_str(), mode);  // mkdir's mode is filtered by the umask, and drops sticky bits
+}
+
+class SuiteEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    Suite& s = mutable_suite();
+    ASSERT_EQ(::access(runtime_binary().c_str(), X_OK), 0)
+        << "runtime under test " << runtime_binary()
+        << " is not executable; build it or set BERTH_TEST_RUNTIME";
+    ProcessResult version = run_process({runtime_binary(), "--version"});
+    s.is_runc = version.out.rfind("runc version", 0) == 0;
+    s.default_spec = default_spec_of_runtime();
+    s.busybox_applets = list_busybox_applets();
+    s.cgroup_mounts = find_cgroup_mounts();
+    s.cgroup_parent = "berth-itest-" + random_hex(10);
+    std::printf("runtime under test: %s (%s)\n", runtime_binary().c_str(),
+                s.is_runc ? "runc" : "berth");
+  }
+
+  void TearDown() override {
+    for (const std::string& hierarchy : suite().cgroup_mounts)
+      remove_cgroup_tree(hierarchy + "/" + suite().cgroup_parent);
+  }
+};
+
+}  // namespace
+
+const Suite& suite() { return mutable_suite(); }
+
+::testing::Environment* new_suite_environment() { return new SuiteEnvironment; }
+
+void make_busybox_rootfs(const std::string& rootfs) {
+  make_dir(rootfs, 0755);
+  const std::pair<const char*, mode_t> directories[] = {
+      {"bin", 0755}, {"sbin", 0755}, {"usr", 0755},  {"usr/bin", 0755},     {"usr/sbin", 0755},
+      {"proc", 0555}, {"sys", 0555}, {"dev", 0755},  {"tmp", 01777},       {"etc", 0755},
+      {"root", 0700}, {"home", 0755}, {"home/berth", 0755}};
+  for (const auto& [path, mode] : directories) make_dir(rootfs + "/" + path, mode);
+  if (::chown((rootfs + "/home/berth").c_str(), 1000, 1000) != 0)
+    throw std::runtime_error("chown home/berth: " + std::string(strerror(errno)));
+
+  copy_file(kHostBusybox, rootfs + "/bin/busybox", 0755);
+  for (const std::string& applet : suite().busybox_applets) {
+    // Relative targets resolve the same inside the container and on the host.
+    size_t depth = std::count(applet.begin(), applet.end(), '/');
+    std::string target = applet.rfind("bin/", 0) == 0 ? "busybox" : "";
+    if (target.empty()) {
+      for (size_t i = 0; i < depth; ++i) target += "../";
+      target += "bin/busybox";
+    }
+    std::string link = rootfs + "/" + applet;
+    if (::symlink(target.c_str(), link.c_str()) != 0 && errno != EEXIST)
+      throw std::runtime_error("symlink " + link + ": " + strerror(errno));
+  }
+
+  write_file(rootfs + "/etc/passwd",
+             "root:x:0:0:root:/root:/bin/sh\n"
+             "berth:x:1000:1000:berth:/home/berth:/bin/sh\n"
+             "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  write_file(rootfs + "/etc/group", "root:x:0:\ntty:x:5:\nberth:x:1000:\nnobody:x:65534:\n");
+}
+
+void remove_cgroup_tree(const std::string& directory) {
+  std::error_code error;
+  if (!fs::is_directory(directory, error)) return;
+  for (const fs::directory_entry& entry : fs::directory_iterator(directory, error))
+    if (entry.is_directory(error)) remove_cgroup_tree(entry.path());
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::rmdir(directory.c_str()) == 0 || errno == ENOENT) return;
+    std::istringstream pids(read_file(directory + "/cgroup.procs"));
+    pid_t pid;
+    while (pids >> pid) ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+}  // namespace berth::itest
