@@ -32,7 +32,7 @@ struct ContainerState {
   std::string owner;    // "" as runc prints for root
   std::map<std::string, std::string> annotations;
 
-  nlohmann::json to_json() const;  // runc's `state` document
+  nlohmann::ordered_json to_json() const;  // runc's `state` document, in its field order
 };
 
 struct CreateOptions {

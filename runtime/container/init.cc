@@ -129,8 +129,10 @@ void run_container_init(InitContext& context) {
     (void)context.sync->send_error(executable.error());
     _exit(1);
   }
-  if (!context.sync->send(SyncMessageType::kReady)) _exit(1);
+  // Clear the parent-death signal before saying ready: `create` exits as
+  // soon as it reads kReady, and must not take us with it.
   ::prctl(PR_SET_PDEATHSIG, 0);
+  if (!context.sync->send(SyncMessageType::kReady)) _exit(1);
   context.sync->close();
 
   // Block until `start` opens the fifo for reading. The O_PATH fd was

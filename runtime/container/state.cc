@@ -21,8 +21,8 @@ const char* to_string(ContainerStatus status) {
   return "unknown";
 }
 
-nlohmann::json ContainerState::to_json() const {
-  nlohmann::json j = {{"ociVersion", oci_version}, {"id", id},         {"pid", pid},
+nlohmann::ordered_json ContainerState::to_json() const {
+  nlohmann::ordered_json j = {{"ociVersion", oci_version}, {"id", id},         {"pid", pid},
                       {"status", to_string(status)}, {"bundle", bundle}, {"rootfs", rootfs},
                       {"created", created},        {"owner", owner}};
   if (!annotations.empty()) j["annotations"] = annotations;
@@ -30,7 +30,7 @@ nlohmann::json ContainerState::to_json() const {
 }
 
 nlohmann::json StoredState::to_json() const {
-  nlohmann::json j = state.to_json();
+  nlohmann::json j(state.to_json());
   j.erase("status");
   j["initStartTime"] = init_start_time;
   j["cgroupDir"] = cgroup_dir;
