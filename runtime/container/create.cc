@@ -40,6 +40,8 @@ Status check_spec_is_runnable(const spec::Spec& spec, const CreateOptions& optio
     return make_error("linux.namespaces: a mount namespace is required");
   if (!spec.hostname.empty() && !spec.linux->find_namespace(NamespaceType::Uts))
     return make_error("hostname: setting it needs a uts namespace");
+  if (!spec.process->terminal && !options.console_socket.empty())
+    return make_error("a console socket (--console-socket) needs process.terminal to be true");
   if (spec.process->terminal && options.console_socket.empty() && !keep_terminal)
     return make_error("process.terminal: a terminal needs --console-socket when the container "
                       "runs detached");
@@ -152,7 +154,10 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   Defer remove_dir([&] { (void)dir.remove(); });
 
   std::string fifo = dir.fifo_path();
+  // 0622 exactly, whatever the umask: init reopens the fifo for writing
+  // after switching to the container's user, who may not be root.
   if (::mkfifo(fifo.c_str(), 0622) < 0) return sys_error("mkfifo {}", fifo);
+  if (::chmod(fifo.c_str(), 0622) < 0) return sys_error("chmod {}", fifo);
   auto fifo_fd = TRY_VALUE(open_file(fifo, O_PATH));
 
   auto plan = TRY_VALUE(linux::plan_namespaces(*spec.linux));

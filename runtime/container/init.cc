@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "container/container.h"
 #include "linux/capabilities.h"
 #include "linux/hooks.h"
 #include "linux/process.h"
@@ -146,9 +147,14 @@ void run_container_init(InitContext& context) {
   ::close(context.exec_fifo);
 
   const spec::Spec& spec = *context.spec;
-  if (auto status = linux::run_hooks("startContainer", spec.hooks.start_container, hook_state);
-      !status)
-    die(status.error());
+  if (!spec.hooks.start_container.empty()) {
+    // The state the parent sent for the create hooks, now "created".
+    nlohmann::json state = nlohmann::json::parse(hook_state, nullptr, false);
+    if (state.is_object()) state["status"] = to_string(ContainerStatus::Created);
+    if (auto status = linux::run_hooks("startContainer", spec.hooks.start_container, state.dump());
+        !status)
+      die(status.error());
+  }
   // Nothing of the runtime's may leak into the container's process: every
   // fd above stdio is closed on exec, as runc does without --preserve-fds.
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -26,6 +26,7 @@ nlohmann::ordered_json ContainerState::to_json() const {
                       {"status", to_string(status)}, {"bundle", bundle}, {"rootfs", rootfs},
                       {"created", created},        {"owner", owner}};
   if (!annotations.empty()) j["annotations"] = annotations;
+  if (created.empty()) j.erase("created");  // hooks before creation ends, as runc
   return j;
 }
 

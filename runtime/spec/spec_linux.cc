@@ -80,11 +80,11 @@ Result<TimeOffset> parse_time_offset(const JsonNode& node) {
   return offset;
 }
 
+// 'u' is an unbuffered character device, 'p' a fifo.
+constexpr std::array<Named<char>, 4> kDeviceTypes{{{"c", 'c'}, {"b", 'b'}, {"u", 'u'}, {"p", 'p'}}};
+
 Result<char> parse_device_type(const JsonNode& node) {
-  std::string type = TRY_VALUE(node.as<std::string>());
-  if (type != "c" && type != "b" && type != "u" && type != "p")
-    return node.error("unknown device type \"{}\" (expected c, b, u or p)", type);
-  return type[0];
+  return detail::lookup(node, kDeviceTypes, "device type");
 }
 
 Result<Device> parse_device(const JsonNode& node) {

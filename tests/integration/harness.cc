@@ -5,18 +5,19 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
-#include "core/defer.h"
 #include "suite_environment.h"
 
 #ifndef BERTH_RUNTIME_BINARY
@@ -35,8 +36,9 @@ std::ostream& operator<<(std::ostream& os, const ProcessResult& result) {
     os << "killed by signal " << result.signal;
   else
     os << "exit status " << result.exit_code;
-  return os << "\n--- stdout ---\n" << result.out << "\n--- stderr ---\n" << result.err
-            << "\n--------------";
+  return os << "\n--- stdout ---\n"
+            << result.out << "\n--- stderr ---\n"
+            << result.err << "\n--------------";
 }
 
 namespace {
@@ -208,7 +210,8 @@ std::vector<MountEntry> parse_mountinfo(const std::string& text) {
     std::istringstream head(line.substr(0, separator));
     std::string id, parent, devno, field;
     head >> id >> parent >> devno >> entry.root >> entry.mount_point >> entry.options;
-    while (head >> field) entry.optional_fields += (entry.optional_fields.empty() ? "" : " ") + field;
+    while (head >> field)
+      entry.optional_fields += (entry.optional_fields.empty() ? "" : " ") + field;
     std::istringstream tail(line.substr(separator + 3));
     tail >> entry.fstype >> entry.source >> entry.super_options;
     entry.root = unescape_mountinfo(entry.root);
@@ -257,6 +260,9 @@ void ContainerTest::SetUp() {
 }
 
 void ContainerTest::TearDown() {
+  // Without a temp dir (SetUp failed early) there is nothing of ours to
+  // check, and an empty prefix would match every mount of the host.
+  if (dir_.empty()) return;
   for (const std::string& id : ids_) Run({"delete", "--force", id}, {.timeout = 10s});
   CheckNothingLeft();
 }
@@ -272,14 +278,18 @@ void ContainerTest::CheckNothingLeft() {
     for (const std::string& hierarchy : suite().cgroup_mounts) {
       std::string directory = hierarchy + CgroupPathFor(id);
       if (!path_exists(directory)) continue;
-      ADD_FAILURE() << "cgroup left behind: " << directory << "\ncgroup.procs: "
-                    << read_file(directory + "/cgroup.procs");
+      ADD_FAILURE() << "cgroup left behind: " << directory
+                    << "\ncgroup.procs: " << read_file(directory + "/cgroup.procs");
       remove_cgroup_tree(directory);
     }
   }
 
   std::vector<std::string> mounts = mounts_under(dir_);
-  EXPECT_TRUE(mounts.empty()) << "mounts left behind under " << dir_ << ", e.g. " << mounts.back();
+  if (!mounts.empty()) {
+    std::string listed;
+    for (const std::string& mount : mounts) listed += "\n  " + mount;
+    ADD_FAILURE() << "mounts left behind in the host's mount namespace:" << listed;
+  }
   // Deepest first, so each unmount uncovers the next.
   for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
 
@@ -397,6 +407,16 @@ void ContainerTest::WaitStopped(const std::string& id, std::chrono::milliseconds
 std::string ContainerTest::ContainerStdout(const std::string& id) {
   auto it = io_.find(id);
   return it == io_.end() ? "" : read_all_from_start(it->second.out.get());
+}
+
+bool ContainerTest::WaitForStdout(const std::string& id, const std::string& text,
+                                  std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (ContainerStdout(id).find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
 }
 
 std::string ContainerTest::ContainerStderr(const std::string& id) {

@@ -4,16 +4,15 @@
 // the test left nothing behind: no state dir, no cgroup, no mount, no process.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "core/unique_fd.h"
 
@@ -66,8 +65,8 @@ std::string status_field(const std::string& status_text, const std::string& name
 struct MountEntry {
   std::string root;
   std::string mount_point;
-  std::string options;           // per-mount: "ro,nosuid,..."
-  std::string optional_fields;   // "shared:3 master:1", "" if none
+  std::string options;          // per-mount: "ro,nosuid,..."
+  std::string optional_fields;  // "shared:3 master:1", "" if none
   std::string fstype;
   std::string source;
   std::string super_options;
@@ -131,6 +130,9 @@ class ContainerTest : public ::testing::Test {
   // Waits until the container's init has exited and `state` says stopped.
   void WaitStopped(const std::string& id, std::chrono::milliseconds timeout = 5s);
   std::string ContainerStdout(const std::string& id);
+  // Waits until the container's stdout holds text; false after the timeout.
+  bool WaitForStdout(const std::string& id, const std::string& text,
+                     std::chrono::milliseconds timeout = 5s);
   std::string ContainerStderr(const std::string& id);
   std::string PidFilePath(const std::string& id) const { return dir_ + "/" + id + ".pid"; }
   std::string StateDir(const std::string& id) const { return root_ + "/" + id; }
@@ -166,8 +168,8 @@ class ContainerTest : public ::testing::Test {
   void ExpectCleanFailure(const ProcessResult& result, const std::string& expected);
 
   json spec;
-  std::string dir_;     // /tmp/berth-test-XXXXXX
-  std::string root_;    // the runtime's --root
+  std::string dir_;   // /tmp/berth-test-XXXXXX
+  std::string root_;  // the runtime's --root
   std::string bundle_;
   std::string rootfs_;
 

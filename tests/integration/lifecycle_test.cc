@@ -1,5 +1,9 @@
 // create / start / state / run / list: the lifecycle of one container, as
 // its own process and the runtime's state report it.
+#include <signal.h>
+
+#include <algorithm>
+#include <cstring>
 #include <future>
 #include <regex>
 #include <thread>
@@ -61,8 +65,16 @@ TEST_F(LifecycleTest, StartMakesTheContainerRunningTheUserProcess) {
   std::string id = NewId();
   CreateAndStart(id);
   EXPECT_EQ(Status(id), "running");
-  pid_t pid = InitPid(id);
-  EXPECT_EQ(read_file("/proc/" + std::to_string(pid) + "/cmdline"), std::string("sleep\0" "30\0", 9));
+  // start may return as soon as init is released, a moment before its exec.
+  std::string cmdline_file = "/proc/" + std::to_string(InitPid(id)) + "/cmdline";
+  const std::string expected(
+      "sleep\0"
+      "30\0",
+      9);
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (read_file(cmdline_file) != expected && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(read_file(cmdline_file), expected);
 }
 
 TEST_F(LifecycleTest, StateIsStoppedWithPidZeroOnceTheProcessExits) {
@@ -165,6 +177,54 @@ TEST_F(LifecycleTest, ContainerJoinsItsCgroupsPath) {
   for (const std::string& line : split_lines(cgroups))
     if (line.rfind("0::", 0) == 0) found = line.substr(3) == CgroupPathFor(id);
   EXPECT_TRUE(found) << "expected 0::" << CgroupPathFor(id) << " in\n" << cgroups;
+}
+
+TEST_F(LifecycleTest, StateNoticesAnInitKilledFromOutside) {
+  SetArgs({"sleep", "30"});
+  std::string id = NewId();
+  CreateAndStart(id);
+  ASSERT_EQ(::kill(InitPid(id), SIGKILL), 0) << strerror(errno);
+  WaitStopped(id);
+}
+
+// containerd's shim reads errors from --log in JSON; the plain message
+// still goes to stderr.
+TEST_F(LifecycleTest, ErrorsGoToTheLogFileAsJson) {
+  std::string log = dir_ + "/runtime.log";
+  std::string bundle = dir_ + "/no-such-bundle";
+  ProcessResult result =
+      Run({"--log", log, "--log-format", "json", "create", "--bundle", bundle, NewId()});
+  EXPECT_EQ(result.exit_code, 1) << result;
+  EXPECT_NE(result.err.find(bundle), std::string::npos) << result;
+  std::vector<std::string> lines = split_lines(read_file(log));
+  ASSERT_FALSE(lines.empty()) << "nothing logged";
+  json entry = json::parse(lines.back(), nullptr, false);
+  EXPECT_EQ(entry.value("level", ""), "error") << lines.back();
+  EXPECT_NE(entry.value("msg", "").find(bundle), std::string::npos) << lines.back();
+  EXPECT_TRUE(std::regex_match(entry.value("time", ""),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")))
+      << lines.back();
+}
+
+TEST_F(LifecycleTest, FeaturesDescribesWhatTheRuntimeSupports) {
+  ProcessResult result = run_process({runtime_binary(), "features"});
+  ASSERT_TRUE(result.succeeded()) << result;
+  json features = json::parse(result.out, nullptr, false);
+  ASSERT_TRUE(features.is_object()) << result;
+  EXPECT_EQ(features.value("ociVersionMin", ""), "1.0.0") << result.out;
+  EXPECT_EQ(features.value("hooks", json()), json({"prestart", "createRuntime", "createContainer",
+                                                   "startContainer", "poststart", "poststop"}))
+      << result.out;
+  for (const char* option : {"bind", "rbind", "ro", "nosuid", "rprivate"}) {
+    const json& options = features["mountOptions"];
+    EXPECT_NE(std::find(options.begin(), options.end(), option), options.end())
+        << option << " missing from mountOptions";
+  }
+  for (const char* type : {"pid", "network", "ipc", "uts", "mount", "cgroup", "user"}) {
+    const json& namespaces = features["linux"]["namespaces"];
+    EXPECT_NE(std::find(namespaces.begin(), namespaces.end(), type), namespaces.end())
+        << type << " missing from linux.namespaces";
+  }
 }
 
 }  // namespace

@@ -1,20 +1,18 @@
 // The integration suite's entry point: it creates real containers, so it
 // refuses to run without root (listing the tests, as gtest_discover_tests
 // does at build time, needs no privileges).
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-
-#include <gtest/gtest.h>
 
 #include "suite_environment.h"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   if (::geteuid() != 0 && !::testing::GTEST_FLAG(list_tests)) {
-    std::fprintf(stderr,
-                 "berth_integration_tests creates real containers and must run as root\n");
+    std::fprintf(stderr, "berth_integration_tests creates real containers and must run as root\n");
     return 1;
   }
   ::testing::AddGlobalTestEnvironment(berth::itest::new_suite_environment());

@@ -4,11 +4,11 @@
 // every test's cgroupsPath lives under (removed when the run ends).
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 namespace berth::itest {
 
@@ -28,7 +28,7 @@ const Suite& suite();
 ::testing::Environment* new_suite_environment();
 
 // A rootfs of the host's static busybox with a link per applet, /etc/passwd
-// and /etc/group (root, berth 1000, nobody): what tools/mkbundle makes.
+// and /etc/group (root, tty, berth 1000, nobody): what tools/mkbundle makes.
 void make_busybox_rootfs(const std::string& rootfs);
 
 // rmdir a cgroup and its children, killing any process still in them.

@@ -2,10 +2,7 @@
 // and operator (read back as pseudo-code), and filters loaded for real in a
 // forked child, where the kernel's answers are checked. Loading is
 // irreversible, so it never happens in the test process itself.
-#include "linux/seccomp.h"
-
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -23,8 +20,11 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/defer.h"
 #include "core/files.h"
+#include "linux/seccomp.h"
 
 namespace berth::linux {
 namespace {
