@@ -1,4 +1,3 @@
-#include <pwd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -20,17 +19,32 @@ struct ListFlags {
   bool quiet = false;
 };
 
+// The user name of uid from /etc/passwd. Read directly rather than through
+// getpwuid_r: berth-runtime is linked statically, where NSS would have to
+// dlopen the host's glibc modules.
+std::string user_name(uid_t uid) {
+  std::unique_ptr<FILE, int (*)(FILE*)> passwd(std::fopen("/etc/passwd", "re"), &std::fclose);
+  if (!passwd) return "";
+  char line[1024];
+  while (std::fgets(line, sizeof line, passwd.get())) {
+    // name:password:uid:...
+    std::string entry(line);
+    size_t first = entry.find(':');
+    size_t second = first == std::string::npos ? first : entry.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    std::string uid_field = std::to_string(uid) + ":";
+    if (entry.compare(second + 1, uid_field.size(), uid_field) == 0) return entry.substr(0, first);
+  }
+  return "";
+}
+
 // runc's OWNER is the user owning the container's state directory
 // (<root>/<id>), by name, or "#uid" when the uid has no passwd entry.
 std::string owner_of(const std::string& root, const std::string& id) {
   struct stat st;
   if (::stat((root + "/" + id).c_str(), &st) != 0) return "";
-  struct passwd entry;
-  struct passwd* found = nullptr;
-  char buffer[4096];
-  if (::getpwuid_r(st.st_uid, &entry, buffer, sizeof buffer, &found) == 0 && found)
-    return found->pw_name;
-  return fmt::format("#{}", st.st_uid);
+  std::string name = user_name(st.st_uid);
+  return name.empty() ? fmt::format("#{}", st.st_uid) : name;
 }
 
 // Display width in columns, counting UTF-8 code points as Go's tabwriter does.
