@@ -37,16 +37,13 @@ Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>
     ws.ws_col = static_cast<unsigned short>(size->width);
     if (::ioctl(master.get(), TIOCSWINSZ, &ws) < 0) return sys_error("set the console size");
   }
-  // /dev/console is the pty, as runc and the console spec expect.
-  struct stat st;
-  if (::stat("/dev", &st) == 0) {
-    int console = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (console >= 0) {
-      ::close(console);
-      if (::mount(peer_name, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
-        return sys_error("bind {} on /dev/console", peer_name);
-    }
-  }
+  // /dev/console is the pty, as runc and the console spec expect. (O_NOFOLLOW:
+  // an image's /dev/console symlink must not pick the mount point.)
+  UniqueFd console(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!console) return sys_error("create /dev/console");
+  console.reset();
+  if (::mount(peer_name, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
+    return sys_error("bind {} on /dev/console", peer_name);
   if (::setsid() < 0) return sys_error("setsid");
   if (::ioctl(peer.get(), TIOCSCTTY, 0) < 0) return sys_error("make {} the controlling terminal", peer_name);
   for (int fd = 0; fd < 3; ++fd)
