@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "linux/cgroup.h"
+#include "linux/forwarded_signals.h"
 #include "linux/hooks.h"
 #include "linux/terminal.h"
 
@@ -133,25 +133,15 @@ int exit_code(int wait_status) {
 
 // Wait for our child init, forwarding the signals `run` receives to it.
 Status wait_forwarding_signals(int pidfd, pid_t pid) {
-  sigset_t forwarded;
-  sigemptyset(&forwarded);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
-    sigaddset(&forwarded, sig);
-  sigset_t old_mask;
-  ::sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
-  Defer unblock([&] { ::sigprocmask(SIG_SETMASK, &old_mask, nullptr); });
-  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
-  if (!signals) return sys_error("signalfd");
+  auto signals = TRY_VALUE(linux::ForwardedSignals::block());
   for (;;) {
-    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return sys_error("poll");
     }
     if (fds[0].revents & POLLIN) return ok();
-    struct signalfd_siginfo info;
-    if (::read(signals.get(), &info, sizeof info) == sizeof info)
-      ::kill(pid, static_cast<int>(info.ssi_signo));
+    if (fds[1].revents & POLLIN) signals.forward_next(pid);
   }
 }
 

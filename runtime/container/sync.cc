@@ -1,9 +1,12 @@
 #include "container/sync.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstring>
 #include <memory>
+
+#include "core/fd_passing.h"
 
 namespace berth::container {
 
@@ -30,22 +33,7 @@ Status SyncSocket::send(SyncMessageType type, const std::string& payload, int er
   Header header = {static_cast<uint32_t>(type), errno_value};
   struct iovec iov[2] = {{&header, sizeof header},
                          {const_cast<char*>(payload.data()), payload.size()}};
-  struct msghdr msg = {};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 2;
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd_to_pass >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd_to_pass, sizeof(int));
-  }
-  while (::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return sys_error("send to the sync socket");
-  }
+  TRY_CTX(send_with_fd(fd_.get(), iov, 2, fd_to_pass), "send to the sync socket");
   return ok();
 }
 
@@ -53,31 +41,17 @@ Result<SyncMessage> SyncSocket::receive() {
   // Not zero-filled: only the pages a message touches are ever faulted in.
   std::unique_ptr<char[]> buffer(new char[kMaxMessage]);
   struct iovec iov = {buffer.get(), kMaxMessage};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC)) < 0) {
-    if (errno != EINTR) return sys_error("receive from the sync socket");
-  }
+  SyncMessage message;
+  auto received = receive_with_fd(fd_.get(), &iov, 1, &message.fd);
+  if (!received) return received.error().add_context("receive from the sync socket");
+  size_t n = received.value();
   if (n == 0) return Error("the other end of the sync socket closed without a word", EPIPE);
-  if (static_cast<size_t>(n) < sizeof(Header)) return make_error("short sync message");
+  if (n < sizeof(Header)) return make_error("short sync message");
   Header header;
   std::memcpy(&header, buffer.get(), sizeof header);
-  SyncMessage message;
   message.type = static_cast<SyncMessageType>(header.type);
   message.errno_value = header.errno_value;
-  message.payload.assign(buffer.get() + sizeof header, static_cast<size_t>(n) - sizeof header);
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      message.fd.reset(fd);
-    }
-  }
+  message.payload.assign(buffer.get() + sizeof header, n - sizeof header);
   return message;
 }
 

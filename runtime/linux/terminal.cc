@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,7 +15,9 @@
 #include <cstring>
 
 #include "core/defer.h"
+#include "core/fd_passing.h"
 #include "core/files.h"
+#include "linux/forwarded_signals.h"
 
 namespace berth::linux {
 
@@ -52,39 +53,19 @@ Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>
 }
 
 Status send_fd(int socket, int fd, const std::string& name) {
-  struct msghdr msg = {};
   struct iovec iov = {const_cast<char*>(name.data()), name.size()};
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  if (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) return sys_error("send fd {}", name);
+  TRY_CTX(send_with_fd(socket, &iov, 1, fd), "send fd {}", name);
   return ok();
 }
 
 Result<UniqueFd> receive_fd(int socket, std::string* name) {
   char data[256];
-  struct msghdr msg = {};
   struct iovec iov = {data, sizeof data};
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
-  if (n < 0) return sys_error("receive fd");
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return make_error("receive fd: no fd in message");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-  if (name) name->assign(data, static_cast<size_t>(n));
-  return UniqueFd(fd);
+  UniqueFd fd;
+  size_t n = TRY_VALUE(receive_with_fd(socket, &iov, 1, &fd));
+  if (!fd) return make_error("receive fd: no fd in the message");
+  if (name) name->assign(data, n);
+  return fd;
 }
 
 Status send_to_console_socket(const std::string& socket_path, int master) {
@@ -131,19 +112,11 @@ Status relay_terminal(int master, int pidfd, pid_t pid) {
     if (raw) ::tcsetattr(0, TCSANOW, &saved);
   });
 
-  sigset_t forwarded;
-  sigemptyset(&forwarded);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
-    sigaddset(&forwarded, sig);
-  sigset_t old_mask;
-  ::sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
-  Defer unblock([&] { ::sigprocmask(SIG_SETMASK, &old_mask, nullptr); });
-  UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
-  if (!signals) return sys_error("signalfd");
+  auto signals = TRY_VALUE(ForwardedSignals::block());
 
   bool stdin_open = true;
   for (;;) {
-    struct pollfd fds[4] = {{master, POLLIN, 0}, {pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0},
+    struct pollfd fds[4] = {{master, POLLIN, 0}, {pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0},
                             {0, static_cast<short>(stdin_open ? POLLIN : 0), 0}};
     if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
@@ -152,15 +125,8 @@ Status relay_terminal(int master, int pidfd, pid_t pid) {
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       if (!pump(master, 1)) break;  // EIO: every holder of the peer closed it
     }
-    if (fds[2].revents & POLLIN) {
-      struct signalfd_siginfo info;
-      if (::read(signals.get(), &info, sizeof info) == sizeof info) {
-        if (info.ssi_signo == SIGWINCH)
-          copy_window_size(0, master);
-        else
-          ::kill(pid, static_cast<int>(info.ssi_signo));
-      }
-    }
+    if ((fds[2].revents & POLLIN) && signals.forward_next(pid) == SIGWINCH)
+      copy_window_size(0, master);
     if (fds[3].revents & (POLLIN | POLLHUP)) {
       if (!pump(0, master)) stdin_open = false;
     }

@@ -22,6 +22,8 @@
 
 #include <gtest/gtest.h>
 
+#include "child_process.h"
+
 #include "core/defer.h"
 #include "core/files.h"
 #include "linux/seccomp.h"
@@ -29,45 +31,14 @@
 namespace berth::linux {
 namespace {
 
+using berth::unit_test::ChildOutcome;
+using berth::unit_test::run_in_child;
+
 using spec::SeccompAction;
 using spec::SeccompArg;
 using spec::SeccompOperator;
 using spec::SeccompRule;
 
-struct ChildOutcome {
-  int exit_code = -1;  // 0 when every check in the child held
-  std::string report;  // what the child saw when a check failed
-};
-
-// Runs body in a forked child, which exits 0 if body returns "" and 1
-// otherwise, sending body's report to the parent through a pipe.
-ChildOutcome run_in_child(const std::function<std::string()>& body) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) < 0) return {-1, std::string("pipe2: ") + strerror(errno)};
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return {-1, std::string("fork: ") + strerror(errno)};
-  if (pid == 0) {
-    read_end.reset();
-    std::string report = body();
-    (void)write_all(write_end.get(), report.data(), report.size());
-    ::_exit(report.empty() ? 0 : 1);
-  }
-  write_end.reset();
-  ChildOutcome outcome;
-  auto report = read_fd(read_end.get());
-  outcome.report = report ? *report : report.error().message();
-  int status = 0;
-  if (::waitpid(pid, &status, 0) < 0) return {-1, std::string("waitpid: ") + strerror(errno)};
-  if (WIFEXITED(status)) {
-    outcome.exit_code = WEXITSTATUS(status);
-  } else {
-    outcome.exit_code = 128 + WTERMSIG(status);
-    outcome.report += fmt::format(" (child killed by signal {})", WTERMSIG(status));
-  }
-  return outcome;
-}
 
 SeccompRule rule(std::vector<std::string> names, SeccompAction action,
                  std::optional<uint32_t> errno_ret = std::nullopt,
