@@ -40,8 +40,9 @@ Status become_root_in_user_namespace() {
   return ok();
 }
 
-// Steps up to the rootfs switch, run in the container's namespaces while the
-// host's filesystem is still visible; createContainer hooks run in between.
+// The container's filesystem and kernel settings: the steps up to the rootfs
+// switch run while the host's filesystem is still visible, createContainer
+// hooks just before it.
 Status build_filesystem(InitContext& context, std::string& hook_state) {
   const spec::Spec& spec = *context.spec;
   TRY_CTX(linux::prepare_rootfs_mount(spec, context.mounts), "prepare rootfs");
@@ -55,6 +56,9 @@ Status build_filesystem(InitContext& context, std::string& hook_state) {
   }
   TRY_CTX(linux::enter_rootfs(context.mounts, context.no_pivot),
           "{} into rootfs {}", context.no_pivot ? "chroot" : "pivot_root", context.mounts.rootfs);
+  // Sysctls are written through /proc/sys before finish_rootfs makes it
+  // read-only (it is in the default readonlyPaths), as runc orders them.
+  TRY(linux::apply_kernel_settings(spec));
   TRY_CTX(linux::finish_rootfs(spec), "finish rootfs");
   return ok();
 }
@@ -97,7 +101,6 @@ Result<std::string> prepare(InitContext& context, std::string& hook_state) {
   if (plan.has(NamespaceType::User)) TRY(become_root_in_user_namespace());
   if (!context.no_new_keyring) TRY(join_session_keyring(context.id));
   TRY(build_filesystem(context, hook_state));
-  TRY(linux::apply_kernel_settings(spec));
   if (spec.process->terminal) {
     auto master = TRY_VALUE(linux::setup_container_terminal(spec.process->console_size));
     TRY(context.sync->send(SyncMessageType::kPtyMaster, {}, 0, master.get()));

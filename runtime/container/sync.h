@@ -9,7 +9,7 @@
 //                 <---------------------------- kHooksRequest   [if any create hooks]
 //   prestart, createRuntime hooks
 //   kHooksDone (state JSON) ------------------> createContainer hooks, pivot_root,
-//                                               masked/readonly paths, hostname, sysctls
+//                                               hostname, sysctls, masked/readonly paths
 //                 <---------------------------- kPtyMaster + fd [process.terminal]
 //   pass the master to --console-socket         rlimits, seccomp, user, caps
 //                 <---------------------------- kSeccompListener + fd [SCMP_ACT_NOTIFY]

@@ -512,4 +512,11 @@ void ContainerTest::WriteSpec(const std::string& id) {
   write_file(bundle_ + "/config.json", spec.dump(2) + "\n");
 }
 
+std::string NamespaceOf(pid_t pid, const std::string& proc_name) {
+  char target[256] = {};
+  std::string link = "/proc/" + std::to_string(pid) + "/ns/" + proc_name;
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  return n > 0 ? std::string(target, n) : "<readlink " + link + " failed>";
+}
+
 }  // namespace berth::itest

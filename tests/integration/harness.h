@@ -79,6 +79,9 @@ bool has_option(const std::string& options, const std::string& option);
 // Mount points under prefix in this process's /proc/self/mountinfo.
 std::vector<std::string> mounts_under(const std::string& prefix);
 
+// The /proc/<pid>/ns/<proc_name> link's target, e.g. "net:[4026531840]".
+std::string NamespaceOf(pid_t pid, const std::string& proc_name);
+
 // A pidfd for pid (invalid if pid is gone).
 UniqueFd open_pidfd(pid_t pid);
 // Waits up to timeout for pid to exit (pidfd: also works for a pid that is

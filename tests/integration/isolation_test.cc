@@ -241,12 +241,6 @@ TEST_F(IsolationTest, NetworkNamespaceHasOnlyLoopback) {
   EXPECT_EQ(result.out, "lo\n") << result;
 }
 
-std::string NamespaceOf(pid_t pid, const std::string& proc_name) {
-  char target[256] = {};
-  std::string link = "/proc/" + std::to_string(pid) + "/ns/" + proc_name;
-  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-  return n > 0 ? std::string(target, n) : "<readlink " + link + " failed>";
-}
 
 TEST_F(IsolationTest, ContainerGetsExactlyTheSpecsNewNamespaces) {
   SetArgs({"sleep", "30"});
