@@ -4,10 +4,9 @@
 // command and turns its error into the log entry and exit status.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "container/container.h"
 #include "core/error.h"

@@ -6,23 +6,24 @@ namespace berth::cli {
 
 void add_create_flags(CLI::App& command, CreateFlags& flags) {
   container::CreateOptions& options = flags.options;
-  command.add_option("-b,--bundle", options.bundle,
-                     "path to the root of the bundle directory, defaults to the current directory")
+  command
+      .add_option("-b,--bundle", options.bundle,
+                  "path to the root of the bundle directory, defaults to the current directory")
       ->capture_default_str();
   command.add_option("--console-socket", options.console_socket,
                      "path to an AF_UNIX socket which will receive a file descriptor "
                      "referencing the master end of the console's pseudoterminal");
-  command.add_option("--pid-file", options.pid_file,
-                     "specify the file to write the process id to");
+  command.add_option("--pid-file", options.pid_file, "specify the file to write the process id to");
   command.add_flag("--no-pivot", options.no_pivot,
                    "do not use pivot root to jail process inside rootfs. This should be used "
                    "whenever the rootfs is on top of a ramdisk");
   command.add_flag("--no-new-keyring", options.no_new_keyring,
                    "do not create a new session keyring for the container. This will cause "
                    "the container to inherit the calling processes session key");
-  command.add_option("--preserve-fds", flags.preserve_fds,
-                     "Pass N additional file descriptors to the container (stdio + "
-                     "$LISTEN_FDS + N in total)")
+  command
+      .add_option("--preserve-fds", flags.preserve_fds,
+                  "Pass N additional file descriptors to the container (stdio + "
+                  "$LISTEN_FDS + N in total)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   command.add_option("container-id", options.id, "your name for the instance of the container")

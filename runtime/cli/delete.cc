@@ -14,8 +14,7 @@ struct DeleteFlags {
 
 Command register_delete(CLI::App& app, const GlobalOptions& globals) {
   CLI::App* command = app.add_subcommand(
-      "delete",
-      "delete any resources held by the container often used with detached container");
+      "delete", "delete any resources held by the container often used with detached container");
   auto flags = std::make_shared<DeleteFlags>();
   command->add_flag("-f,--force", flags->force,
                     "Forcibly deletes the container if it is still running (uses SIGKILL)");

@@ -1,7 +1,8 @@
+#include "container/features.h"
+
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "container/features.h"
 
 namespace berth::cli {
 

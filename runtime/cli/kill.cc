@@ -15,8 +15,7 @@ struct KillFlags {
 
 Command register_kill(CLI::App& app, const GlobalOptions& globals) {
   CLI::App* command = app.add_subcommand(
-      "kill",
-      "kill sends the specified signal (default: SIGTERM) to the container's init process");
+      "kill", "kill sends the specified signal (default: SIGTERM) to the container's init process");
   auto flags = std::make_shared<KillFlags>();
   command->add_flag("-a,--all", flags->all,
                     "send the specified signal to all processes inside the container");

@@ -3,12 +3,12 @@
 // values and are reported here, once, the way runc reports them: an
 // "error" entry in the --log file (which the shim reads) and, when that file
 // is not stderr, the plain message on stderr; exit status 1.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "container/features.h"
@@ -53,9 +53,9 @@ void add_global_flags(CLI::App& app, GlobalOptions& globals) {
                  "ignore cgroup permission errors ('true', 'false', or 'auto')")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "true", "false"}));
-  app.set_version_flag("-v,--version", fmt::format("berth-runtime version {}\nspec: {}",
-                                                   container::kRuntimeVersion,
-                                                   container::kOciVersionMax));
+  app.set_version_flag("-v,--version",
+                       fmt::format("berth-runtime version {}\nspec: {}", container::kRuntimeVersion,
+                                   container::kOciVersionMax));
 }
 
 // On a parse error the bound variables may not have been assigned yet, but

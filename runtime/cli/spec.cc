@@ -1,3 +1,5 @@
+#include "spec/spec.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 #include "cli/commands.h"
 #include "core/defer.h"
 #include "core/files.h"
-#include "spec/spec.h"
 
 namespace berth::cli {
 namespace {
@@ -26,8 +27,8 @@ Command register_spec(CLI::App& app, const GlobalOptions&) {
   command->add_flag("--rootless", flags->rootless,
                     "generate a configuration for a rootless container");
   return {command, [flags]() -> CommandResult {
-            std::string path = flags->bundle.empty() ? "config.json"
-                                                     : flags->bundle + "/config.json";
+            std::string path =
+                flags->bundle.empty() ? "config.json" : flags->bundle + "/config.json";
             // O_EXCL: never overwrite a config the user may have edited, even
             // when two spec commands race. 0666 less the umask, as runc.
             auto file = open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0666);

@@ -5,8 +5,8 @@
 namespace berth::cli {
 
 Command register_start(CLI::App& app, const GlobalOptions& globals) {
-  CLI::App* command = app.add_subcommand(
-      "start", "executes the user defined process in a created container");
+  CLI::App* command =
+      app.add_subcommand("start", "executes the user defined process in a created container");
   auto id = std::make_shared<std::string>();
   command->add_option("container-id", *id, "the name of the created container")->required();
   return {command, [&globals, id]() -> CommandResult {

@@ -6,10 +6,9 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -37,9 +36,9 @@ struct ContainerState {
 
 struct CreateOptions {
   std::string id;
-  std::string bundle = ".";     // made absolute
-  std::string pid_file;         // written with no trailing newline
-  std::string console_socket;   // receives the pty master when process.terminal
+  std::string bundle = ".";    // made absolute
+  std::string pid_file;        // written with no trailing newline
+  std::string console_socket;  // receives the pty master when process.terminal
   bool no_pivot = false;
   bool no_new_keyring = false;
 };
@@ -54,16 +53,14 @@ Status start_container(const std::string& state_root, const std::string& id);
 // its exit status (128+N when killed by signal N), relaying the caller's
 // terminal when process.terminal is set and no console socket was given, and
 // deletes the container afterwards, as `runc run` does.
-Result<int> run_container(const std::string& state_root, const CreateOptions& options,
-                          bool detach);
+Result<int> run_container(const std::string& state_root, const CreateOptions& options, bool detach);
 
 Result<ContainerState> container_state(const std::string& state_root, const std::string& id);
 Result<std::vector<ContainerState>> list_containers(const std::string& state_root);
 
 // signal: a number or a name ("KILL", "SIGKILL", "9"); all: every process
 // in the container's cgroup (or pid namespace) rather than only init.
-Status kill_container(const std::string& state_root, const std::string& id, int signal,
-                      bool all);
+Status kill_container(const std::string& state_root, const std::string& id, int signal, bool all);
 Status delete_container(const std::string& state_root, const std::string& id, bool force);
 
 // "9", "KILL", "SIGKILL", "kill" -> 9; an error names the unknown signal.

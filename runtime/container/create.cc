@@ -43,8 +43,9 @@ Status check_spec_is_runnable(const spec::Spec& spec, const CreateOptions& optio
   if (!spec.process->terminal && !options.console_socket.empty())
     return make_error("a console socket (--console-socket) needs process.terminal to be true");
   if (spec.process->terminal && options.console_socket.empty() && !keep_terminal)
-    return make_error("process.terminal: a terminal needs --console-socket when the container "
-                      "runs detached");
+    return make_error(
+        "process.terminal: a terminal needs --console-socket when the container "
+        "runs detached");
   // Not silently: a security setting that is not applied is said so.
   if (!spec.process->apparmor_profile.empty())
     log::warning("process.apparmorProfile \"{}\" is not applied: berth has no AppArmor support",
@@ -128,7 +129,8 @@ Status drive_init(SyncSocket& sync, const spec::Spec& spec, const CreateOptions&
       case SyncMessageType::kReady:
         return ok();
       default:
-        return make_error("sync protocol: unexpected message {}", static_cast<uint32_t>(message.type));
+        return make_error("sync protocol: unexpected message {}",
+                          static_cast<uint32_t>(message.type));
     }
   }
 }
@@ -170,7 +172,8 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   UniqueFd cgroup_fd;
   std::string cgroup_mount = TRY_VALUE(linux::find_cgroup2_mount());
   if (!cgroup_mount.empty()) {
-    cgroup_dir = TRY_VALUE(linux::cgroup_directory(cgroup_mount, spec.linux->cgroups_path, options.id));
+    cgroup_dir =
+        TRY_VALUE(linux::cgroup_directory(cgroup_mount, spec.linux->cgroups_path, options.id));
     cgroup_fd = TRY_VALUE(linux::create_cgroup(cgroup_dir, created_cgroups));
   }
   Defer remove_cgroups([&] {
@@ -232,7 +235,8 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
     TRY(linux::write_id_mappings(pid, *spec.linux));
     TRY(parent_sync.send(SyncMessageType::kMappingsDone));
   }
-  if (auto status = drive_init(parent_sync, spec, options, state, keep_terminal, created); !status) {
+  if (auto status = drive_init(parent_sync, spec, options, state, keep_terminal, created);
+      !status) {
     if (status.error().errno_value() == EPIPE) {
       int wait_status = 0;
       ::waitpid(pid, &wait_status, 0);

@@ -18,7 +18,6 @@ struct CreatedContainer {
 // keep_terminal, a pty master that has no console socket to go to is
 // returned instead of being an error (for `run`).
 Result<CreatedContainer> create_container_process(const std::string& state_root,
-                                                  const CreateOptions& options,
-                                                  bool keep_terminal);
+                                                  const CreateOptions& options, bool keep_terminal);
 
 }  // namespace berth::container

@@ -1,13 +1,12 @@
 #include "container/features.h"
 
+#include <fmt/format.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "linux/capabilities.h"
 #include "spec/spec.h"
@@ -45,9 +44,9 @@ bool kernel_accepts_filter_flag(unsigned long flag) {
 std::vector<std::string> namespace_names() {
   using spec::NamespaceType;
   std::vector<std::string> names;
-  for (NamespaceType type : {NamespaceType::Cgroup, NamespaceType::Ipc, NamespaceType::Mount,
-                             NamespaceType::Network, NamespaceType::Pid, NamespaceType::Time,
-                             NamespaceType::User, NamespaceType::Uts})
+  for (NamespaceType type :
+       {NamespaceType::Cgroup, NamespaceType::Ipc, NamespaceType::Mount, NamespaceType::Network,
+        NamespaceType::Pid, NamespaceType::Time, NamespaceType::User, NamespaceType::Uts})
     names.push_back(spec::to_string(type));
   return names;
 }
@@ -55,27 +54,26 @@ std::vector<std::string> namespace_names() {
 // Every architecture name of the runtime spec that libseccomp 2.5.4 can
 // build a filter for (the spec parser resolves each through libseccomp).
 std::vector<std::string> seccomp_architectures() {
-  return {"SCMP_ARCH_AARCH64",   "SCMP_ARCH_ARM",        "SCMP_ARCH_MIPS",
-          "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32",  "SCMP_ARCH_MIPSEL",
-          "SCMP_ARCH_MIPSEL64",  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC",
-          "SCMP_ARCH_PARISC64",  "SCMP_ARCH_PPC",        "SCMP_ARCH_PPC64",
-          "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_RISCV64",    "SCMP_ARCH_S390",
-          "SCMP_ARCH_S390X",     "SCMP_ARCH_X32",        "SCMP_ARCH_X86",
-          "SCMP_ARCH_X86_64"};
+  return {
+      "SCMP_ARCH_AARCH64",   "SCMP_ARCH_ARM",      "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",
+      "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",   "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32",
+      "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64", "SCMP_ARCH_PPC",      "SCMP_ARCH_PPC64",
+      "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_RISCV64",  "SCMP_ARCH_S390",     "SCMP_ARCH_S390X",
+      "SCMP_ARCH_X32",       "SCMP_ARCH_X86",      "SCMP_ARCH_X86_64"};
 }
 
 nlohmann::ordered_json seccomp_features() {
   using spec::SeccompAction;
   std::vector<std::string> actions;
   for (SeccompAction action :
-       {SeccompAction::Allow, SeccompAction::Errno, SeccompAction::Kill,
-        SeccompAction::KillProcess, SeccompAction::KillThread, SeccompAction::Log,
-        SeccompAction::Notify, SeccompAction::Trace, SeccompAction::Trap})
+       {SeccompAction::Allow, SeccompAction::Errno, SeccompAction::Kill, SeccompAction::KillProcess,
+        SeccompAction::KillThread, SeccompAction::Log, SeccompAction::Notify, SeccompAction::Trace,
+        SeccompAction::Trap})
     actions.push_back(spec::to_string(action));
   nlohmann::ordered_json seccomp;
   seccomp["enabled"] = true;
   seccomp["actions"] = actions;
-  seccomp["operators"] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",       "SCMP_CMP_LE",
+  seccomp["operators"] = {"SCMP_CMP_EQ", "SCMP_CMP_GE",        "SCMP_CMP_GT", "SCMP_CMP_LE",
                           "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
   seccomp["archs"] = seccomp_architectures();
   seccomp["knownFlags"] = known_seccomp_flags();
@@ -88,8 +86,8 @@ nlohmann::ordered_json linux_features() {
   features["namespaces"] = namespace_names();
   features["capabilities"] = linux::known_capability_names();
   // berth manages cgroup v2 directly: no v1 hierarchy, no systemd driver.
-  features["cgroup"] = {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false},
-                     {"rdma", false}};
+  features["cgroup"] = {
+      {"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}};
   features["seccomp"] = seccomp_features();
   features["apparmor"] = {{"enabled", false}};
   features["selinux"] = {{"enabled", false}};
@@ -100,19 +98,65 @@ nlohmann::ordered_json linux_features() {
 }  // namespace
 
 const std::vector<std::string>& known_mount_options() {
-  static const std::vector<std::string> options = {
-      "async",       "atime",      "bind",         "defaults",      "dev",
-      "diratime",    "dirsync",    "exec",         "iversion",      "lazytime",
-      "loud",        "mand",       "noatime",      "nodev",         "nodiratime",
-      "noexec",      "noiversion", "nolazytime",   "nomand",        "norelatime",
-      "nostrictatime", "nosuid",   "nosymfollow",  "private",       "ratime",
-      "rbind",       "rdev",       "rdiratime",    "relatime",      "remount",
-      "rexec",       "rnoatime",   "rnodev",       "rnodiratime",   "rnoexec",
-      "rnorelatime", "rnostrictatime", "rnosuid",  "rnosymfollow",  "ro",
-      "rprivate",    "rrelatime",  "rro",          "rrw",           "rshared",
-      "rslave",      "rstrictatime", "rsuid",      "rsymfollow",    "runbindable",
-      "rw",          "shared",     "silent",       "slave",         "strictatime",
-      "suid",        "symfollow",  "sync",         "unbindable"};
+  static const std::vector<std::string> options = {"async",
+                                                   "atime",
+                                                   "bind",
+                                                   "defaults",
+                                                   "dev",
+                                                   "diratime",
+                                                   "dirsync",
+                                                   "exec",
+                                                   "iversion",
+                                                   "lazytime",
+                                                   "loud",
+                                                   "mand",
+                                                   "noatime",
+                                                   "nodev",
+                                                   "nodiratime",
+                                                   "noexec",
+                                                   "noiversion",
+                                                   "nolazytime",
+                                                   "nomand",
+                                                   "norelatime",
+                                                   "nostrictatime",
+                                                   "nosuid",
+                                                   "nosymfollow",
+                                                   "private",
+                                                   "ratime",
+                                                   "rbind",
+                                                   "rdev",
+                                                   "rdiratime",
+                                                   "relatime",
+                                                   "remount",
+                                                   "rexec",
+                                                   "rnoatime",
+                                                   "rnodev",
+                                                   "rnodiratime",
+                                                   "rnoexec",
+                                                   "rnorelatime",
+                                                   "rnostrictatime",
+                                                   "rnosuid",
+                                                   "rnosymfollow",
+                                                   "ro",
+                                                   "rprivate",
+                                                   "rrelatime",
+                                                   "rro",
+                                                   "rrw",
+                                                   "rshared",
+                                                   "rslave",
+                                                   "rstrictatime",
+                                                   "rsuid",
+                                                   "rsymfollow",
+                                                   "runbindable",
+                                                   "rw",
+                                                   "shared",
+                                                   "silent",
+                                                   "slave",
+                                                   "strictatime",
+                                                   "suid",
+                                                   "symfollow",
+                                                   "sync",
+                                                   "unbindable"};
   return options;
 }
 
@@ -139,7 +183,7 @@ nlohmann::ordered_json features_document() {
   nlohmann::ordered_json document;
   document["ociVersionMin"] = kOciVersionMin;
   document["ociVersionMax"] = kOciVersionMax;
-  document["hooks"] = {"prestart",        "createRuntime", "createContainer",
+  document["hooks"] = {"prestart",       "createRuntime", "createContainer",
                        "startContainer", "poststart",     "poststop"};
   document["mountOptions"] = known_mount_options();
   document["linux"] = linux_features();

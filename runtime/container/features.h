@@ -4,10 +4,9 @@
 // really does is listed.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace berth::container {
 

@@ -54,8 +54,8 @@ Status build_filesystem(InitContext& context, std::string& hook_state) {
     hook_state = std::move(done.payload);
     TRY(linux::run_hooks("createContainer", spec.hooks.create_container, hook_state));
   }
-  TRY_CTX(linux::enter_rootfs(context.mounts, context.no_pivot),
-          "{} into rootfs {}", context.no_pivot ? "chroot" : "pivot_root", context.mounts.rootfs);
+  TRY_CTX(linux::enter_rootfs(context.mounts, context.no_pivot), "{} into rootfs {}",
+          context.no_pivot ? "chroot" : "pivot_root", context.mounts.rootfs);
   // Sysctls are written through /proc/sys before finish_rootfs makes it
   // read-only (it is in the default readonlyPaths), as runc orders them.
   TRY(linux::apply_kernel_settings(spec));

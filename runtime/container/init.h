@@ -24,7 +24,7 @@ struct InitContext {
   bool no_new_keyring = false;
   bool create_hooks = false;  // any prestart/createRuntime/createContainer/startContainer hook
   SyncSocket* sync = nullptr;
-  int exec_fifo = -1;         // O_PATH fd of <state>/exec.fifo
+  int exec_fifo = -1;  // O_PATH fd of <state>/exec.fifo
   std::optional<linux::SeccompFilter>* seccomp = nullptr;
 };
 

@@ -233,11 +233,13 @@ Status delete_container(const std::string& state_root, const std::string& id, bo
   return destroy(dir.value(), stored);
 }
 
-Result<int> run_container(const std::string& state_root, const CreateOptions& options, bool detach) {
+Result<int> run_container(const std::string& state_root, const CreateOptions& options,
+                          bool detach) {
   bool relay = !detach && options.console_socket.empty();
   auto created = TRY_VALUE(create_container_process(state_root, options, relay));
   // Until the container is started and waited for, a failure deletes it.
   Defer cleanup([&] { (void)delete_container(state_root, options.id, true); });
+  if (created.pty_master) linux::copy_window_size(0, created.pty_master.get());
   TRY(start_container(state_root, options.id));
   if (detach) {
     cleanup.release();

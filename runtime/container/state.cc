@@ -12,19 +12,24 @@ namespace berth::container {
 
 const char* to_string(ContainerStatus status) {
   switch (status) {
-    case ContainerStatus::Creating: return "creating";
-    case ContainerStatus::Created: return "created";
-    case ContainerStatus::Running: return "running";
-    case ContainerStatus::Paused: return "paused";
-    case ContainerStatus::Stopped: return "stopped";
+    case ContainerStatus::Creating:
+      return "creating";
+    case ContainerStatus::Created:
+      return "created";
+    case ContainerStatus::Running:
+      return "running";
+    case ContainerStatus::Paused:
+      return "paused";
+    case ContainerStatus::Stopped:
+      return "stopped";
   }
   return "unknown";
 }
 
 nlohmann::ordered_json ContainerState::to_json() const {
-  nlohmann::ordered_json j = {{"ociVersion", oci_version}, {"id", id},         {"pid", pid},
-                      {"status", to_string(status)}, {"bundle", bundle}, {"rootfs", rootfs},
-                      {"created", created},        {"owner", owner}};
+  nlohmann::ordered_json j = {{"ociVersion", oci_version},   {"id", id},         {"pid", pid},
+                              {"status", to_string(status)}, {"bundle", bundle}, {"rootfs", rootfs},
+                              {"created", created},          {"owner", owner}};
   if (!annotations.empty()) j["annotations"] = annotations;
   if (created.empty()) j.erase("created");  // hooks before creation ends, as runc
   return j;
@@ -74,7 +79,8 @@ Result<UniqueFd> lock_directory(const std::string& path) {
 
 }  // namespace
 
-Result<ContainerDirectory> ContainerDirectory::create(const std::string& root, const std::string& id) {
+Result<ContainerDirectory> ContainerDirectory::create(const std::string& root,
+                                                      const std::string& id) {
   if (::mkdir(root.c_str(), 0711) < 0 && errno != EEXIST) {
     if (errno != ENOENT) return sys_error("create state root {}", root);
     TRY(make_directories(root, 0711));
@@ -92,7 +98,8 @@ Result<ContainerDirectory> ContainerDirectory::create(const std::string& root, c
   return ContainerDirectory(path, std::move(lock.value()));
 }
 
-Result<ContainerDirectory> ContainerDirectory::open(const std::string& root, const std::string& id) {
+Result<ContainerDirectory> ContainerDirectory::open(const std::string& root,
+                                                    const std::string& id) {
   std::string path = root + "/" + id;
   auto lock = lock_directory(path);
   // A creator that failed removes the directory while we wait for the lock:
@@ -146,7 +153,8 @@ ContainerStatus current_status(const StoredState& stored, const ContainerDirecto
   if (::access(dir.fifo_path().c_str(), F_OK) == 0) return ContainerStatus::Created;
   if (!stored.cgroup_dir.empty()) {
     auto frozen = read_file(stored.cgroup_dir + "/cgroup.freeze");
-    if (frozen && !frozen.value().empty() && frozen.value()[0] == '1') return ContainerStatus::Paused;
+    if (frozen && !frozen.value().empty() && frozen.value()[0] == '1')
+      return ContainerStatus::Paused;
   }
   return ContainerStatus::Running;
 }

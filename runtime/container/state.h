@@ -6,9 +6,8 @@
 
 #include <sys/types.h>
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "container/container.h"
 #include "core/error.h"
@@ -18,11 +17,11 @@ namespace berth::container {
 
 // What state.json keeps: the public state plus what later commands need.
 struct StoredState {
-  ContainerState state;          // status is not stored: it is derived
+  ContainerState state;                    // status is not stored: it is derived
   unsigned long long init_start_time = 0;  // /proc/<pid>/stat field 22: guards pid reuse
-  std::string cgroup_dir;        // host path, "" if none
-  nlohmann::json hooks;          // the spec's hooks (poststart, poststop run later)
-  bool own_pid_namespace = true; // kill --all is needed when init is not the only process
+  std::string cgroup_dir;                  // host path, "" if none
+  nlohmann::json hooks;                    // the spec's hooks (poststart, poststop run later)
+  bool own_pid_namespace = true;           // kill --all is needed when init is not the only process
 
   nlohmann::json to_json() const;
   static Result<StoredState> from_json(const nlohmann::json& j);
@@ -48,7 +47,8 @@ class ContainerDirectory {
   void close_inherited_lock() { lock_.reset(); }
 
  private:
-  ContainerDirectory(std::string path, UniqueFd lock) : path_(std::move(path)), lock_(std::move(lock)) {}
+  ContainerDirectory(std::string path, UniqueFd lock)
+      : path_(std::move(path)), lock_(std::move(lock)) {}
   std::string path_;
   UniqueFd lock_;
 };

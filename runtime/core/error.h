@@ -8,12 +8,12 @@
 // can become std::expected<T, Error> by a rename once C++23 is available.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <string>
 #include <utility>
 #include <variant>
-
-#include <fmt/format.h>
 
 namespace berth {
 
@@ -109,26 +109,26 @@ inline Status ok() { return {}; }
 #define BERTH_CONCAT_(a, b) a##b
 #define BERTH_CONCAT(a, b) BERTH_CONCAT_(a, b)
 
-#define TRY(expr)                                   \
-  do {                                              \
-    auto berth_try_result_ = (expr);                \
-    if (!berth_try_result_.has_value())             \
+#define TRY(expr)                                                       \
+  do {                                                                  \
+    auto berth_try_result_ = (expr);                                    \
+    if (!berth_try_result_.has_value())                                 \
       return ::berth::unexpected(std::move(berth_try_result_.error())); \
   } while (0)
 
-#define TRY_CTX(expr, ...)                                        \
-  do {                                                            \
-    auto berth_try_result_ = (expr);                              \
-    if (!berth_try_result_.has_value())                           \
-      return ::berth::unexpected(std::move(                       \
-          berth_try_result_.error().add_context(fmt::format(__VA_ARGS__)))); \
+#define TRY_CTX(expr, ...)                                                             \
+  do {                                                                                 \
+    auto berth_try_result_ = (expr);                                                   \
+    if (!berth_try_result_.has_value())                                                \
+      return ::berth::unexpected(                                                      \
+          std::move(berth_try_result_.error().add_context(fmt::format(__VA_ARGS__)))); \
   } while (0)
 
 // GNU statement expression: yields the value or returns the error.
-#define TRY_VALUE(expr)                                                   \
-  ({                                                                      \
-    auto berth_try_value_ = (expr);                                       \
-    if (!berth_try_value_.has_value())                                    \
-      return ::berth::unexpected(std::move(berth_try_value_.error()));    \
-    std::move(berth_try_value_.value());                                  \
+#define TRY_VALUE(expr)                                                \
+  ({                                                                   \
+    auto berth_try_value_ = (expr);                                    \
+    if (!berth_try_value_.has_value())                                 \
+      return ::berth::unexpected(std::move(berth_try_value_.error())); \
+    std::move(berth_try_value_.value());                               \
   })

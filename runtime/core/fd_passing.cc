@@ -43,8 +43,10 @@ Result<size_t> receive_with_fd(int socket, const struct iovec* iov, size_t iov_c
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       int received;
       std::memcpy(&received, CMSG_DATA(c), sizeof received);
-      if (fd) fd->reset(received);
-      else ::close(received);
+      if (fd)
+        fd->reset(received);
+      else
+        ::close(received);
     }
   }
   return static_cast<size_t>(n);

@@ -16,7 +16,6 @@ Status send_with_fd(int socket, const struct iovec* iov, size_t iov_count, int f
 
 // recvmsg into iov; an attached fd (received close-on-exec) goes to *fd.
 // Returns the number of data bytes (0: the peer closed the socket).
-Result<size_t> receive_with_fd(int socket, const struct iovec* iov, size_t iov_count,
-                               UniqueFd* fd);
+Result<size_t> receive_with_fd(int socket, const struct iovec* iov, size_t iov_count, UniqueFd* fd);
 
 }  // namespace berth

@@ -84,8 +84,7 @@ Status make_directories(const std::string& path, mode_t mode) {
     pos = path.find('/', pos + 1);
     std::string prefix = path.substr(0, pos);
     if (prefix.empty()) continue;
-    if (::mkdir(prefix.c_str(), mode) < 0 && errno != EEXIST)
-      return sys_error("mkdir {}", prefix);
+    if (::mkdir(prefix.c_str(), mode) < 0 && errno != EEXIST) return sys_error("mkdir {}", prefix);
   }
   return ok();
 }

@@ -3,9 +3,9 @@
 // the last error). Without --log, entries go to stderr (text format).
 #pragma once
 
-#include <string>
-
 #include <fmt/format.h>
+
+#include <string>
 
 namespace berth::log {
 

@@ -1,12 +1,11 @@
 #include "linux/capabilities.h"
 
+#include <fmt/ranges.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/ranges.h>
 
 #include "core/defer.h"
 #include "core/log.h"

@@ -73,9 +73,12 @@ std::vector<DeviceNode> devices_to_create(const spec::Spec& spec) {
 
 mode_t file_type_bits(char type) {
   switch (type) {
-    case 'b': return S_IFBLK;
-    case 'p': return S_IFIFO;
-    default: return S_IFCHR;  // 'c' and 'u'
+    case 'b':
+      return S_IFBLK;
+    case 'p':
+      return S_IFIFO;
+    default:
+      return S_IFCHR;  // 'c' and 'u'
   }
 }
 
@@ -89,8 +92,7 @@ std::string dirname_of(const std::string& path) {
 // the host's own node is bound onto an empty file instead (runc).
 Status bind_host_device(int rootfs_fd, const DeviceNode& node) {
   UniqueFd target = TRY_VALUE(make_path_in_rootfs(rootfs_fd, node.path, true, 0600));
-  if (::mount(node.path.c_str(), proc_fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) <
-      0)
+  if (::mount(node.path.c_str(), proc_fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
     return sys_error("bind-mount the host's {}", node.path);
   return ok();
 }
@@ -134,8 +136,7 @@ Status create_dev_links(const spec::Spec& spec, int rootfs_fd) {
   // With a devpts of its own (newinstance) the container's ptys come from
   // pts/ptmx; an image's ptmx node would open the host's instance.
   if (is_mount_destination(spec, "/dev/ptmx")) return ok();
-  if (::unlinkat(dev.get(), "ptmx", 0) < 0 && errno != ENOENT)
-    return sys_error("remove /dev/ptmx");
+  if (::unlinkat(dev.get(), "ptmx", 0) < 0 && errno != ENOENT) return sys_error("remove /dev/ptmx");
   if (::symlinkat("pts/ptmx", dev.get(), "ptmx") < 0)
     return sys_error("symlink /dev/ptmx -> pts/ptmx");
   return ok();

@@ -69,7 +69,8 @@ Error reexec_from_sealed_copy() {
   if (!copy) return sys_error("memfd_create");
   off_t offset = 0;
   while (offset < st.st_size) {
-    ssize_t n = ::sendfile(copy.get(), exe.get(), &offset, static_cast<size_t>(st.st_size - offset));
+    ssize_t n =
+        ::sendfile(copy.get(), exe.get(), &offset, static_cast<size_t>(st.st_size - offset));
     if (n <= 0) return sys_error("copy /proc/self/exe to a memfd");
   }
   if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) < 0) return sys_error("seal the memfd copy");

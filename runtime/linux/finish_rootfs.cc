@@ -42,8 +42,7 @@ Status mask_path(const std::string& path, const std::string& mount_label) {
   if (errno == ENOENT) return ok();
   if (errno != ENOTDIR) return sys_error("mask {} with /dev/null", path);
   std::string data = mount_label.empty() ? "" : "context=\"" + mount_label + "\"";
-  if (::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, data.empty() ? nullptr : data.c_str()) <
-      0)
+  if (::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, data.empty() ? nullptr : data.c_str()) < 0)
     return sys_error("mask {} with a read-only tmpfs", path);
   return ok();
 }

@@ -34,7 +34,8 @@ Status run_hook(const spec::Hook& hook, const std::string& state_json) {
   UniqueFd read_end(fds[0]), write_end(fds[1]);
 
   // argv[0] is args[0] when given, as runc passes hook args verbatim.
-  std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  std::vector<std::string> args =
+      hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   std::vector<char*> argv = c_strings(args);
   std::vector<char*> envp = c_strings(hook.env);
 
@@ -48,8 +49,8 @@ Status run_hook(const spec::Hook& hook, const std::string& state_json) {
   read_end.reset();
   size_t sent = 0;
   while (sent < state_json.size()) {
-    ssize_t n = ::send(write_end.get(), state_json.data() + sent, state_json.size() - sent,
-                       MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(write_end.get(), state_json.data() + sent, state_json.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the hook closed its stdin: it does not want the state
     sent += static_cast<size_t>(n);
@@ -73,7 +74,8 @@ Status run_hook(const spec::Hook& hook, const std::string& state_json) {
   if (::waitpid(pid, &status, 0) < 0) return sys_error("wait for hook {}", hook.path);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && ::access(hook.path.c_str(), X_OK) != 0)
     return sys_error("{}: cannot execute", hook.path);
-  if (WIFSIGNALED(status)) return make_error("{}: killed by signal {}", hook.path, WTERMSIG(status));
+  if (WIFSIGNALED(status))
+    return make_error("{}: killed by signal {}", hook.path, WTERMSIG(status));
   if (WEXITSTATUS(status) != 0)
     return make_error("{}: exited with status {}", hook.path, WEXITSTATUS(status));
   return ok();

@@ -20,22 +20,38 @@ struct FlagOption {
 
 // As runc's specconv mountFlags table; "defaults" sets nothing.
 constexpr FlagOption kFlagOptions[] = {
-    {"ro", false, MS_RDONLY},          {"rw", true, MS_RDONLY},
-    {"nosuid", false, MS_NOSUID},      {"suid", true, MS_NOSUID},
-    {"nodev", false, MS_NODEV},        {"dev", true, MS_NODEV},
-    {"noexec", false, MS_NOEXEC},      {"exec", true, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS},   {"async", true, MS_SYNCHRONOUS},
-    {"dirsync", false, MS_DIRSYNC},    {"remount", false, MS_REMOUNT},
-    {"mand", false, MS_MANDLOCK},      {"nomand", true, MS_MANDLOCK},
-    {"noatime", false, MS_NOATIME},    {"atime", true, MS_NOATIME},
-    {"nodiratime", false, MS_NODIRATIME}, {"diratime", true, MS_NODIRATIME},
-    {"relatime", false, MS_RELATIME},  {"norelatime", true, MS_RELATIME},
-    {"strictatime", false, MS_STRICTATIME}, {"nostrictatime", true, MS_STRICTATIME},
-    {"bind", false, MS_BIND},          {"rbind", false, MS_BIND | MS_REC},
-    {"lazytime", false, MS_LAZYTIME},  {"nolazytime", true, MS_LAZYTIME},
-    {"silent", false, MS_SILENT},      {"loud", true, MS_SILENT},
-    {"iversion", false, MS_I_VERSION}, {"noiversion", true, MS_I_VERSION},
-    {"nosymfollow", false, MS_NOSYMFOLLOW}, {"symfollow", true, MS_NOSYMFOLLOW},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"atime", true, MS_NOATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"lazytime", false, MS_LAZYTIME},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"silent", false, MS_SILENT},
+    {"loud", true, MS_SILENT},
+    {"iversion", false, MS_I_VERSION},
+    {"noiversion", true, MS_I_VERSION},
+    {"nosymfollow", false, MS_NOSYMFOLLOW},
+    {"symfollow", true, MS_NOSYMFOLLOW},
 };
 
 struct PropagationOption {
@@ -53,16 +69,24 @@ constexpr PropagationOption kPropagationOptions[] = {
 // Recursive attributes, applied with mount_setattr(AT_RECURSIVE) to the
 // mount and everything below it (runc's "rro", "rnosuid", ...).
 constexpr FlagOption kRecursiveAttrOptions[] = {
-    {"rro", false, MOUNT_ATTR_RDONLY},           {"rrw", true, MOUNT_ATTR_RDONLY},
-    {"rnosuid", false, MOUNT_ATTR_NOSUID},       {"rsuid", true, MOUNT_ATTR_NOSUID},
-    {"rnodev", false, MOUNT_ATTR_NODEV},         {"rdev", true, MOUNT_ATTR_NODEV},
-    {"rnoexec", false, MOUNT_ATTR_NOEXEC},       {"rexec", true, MOUNT_ATTR_NOEXEC},
-    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
-    {"rrelatime", false, MOUNT_ATTR_RELATIME},   {"rnorelatime", true, MOUNT_ATTR_RELATIME},
-    {"rnoatime", false, MOUNT_ATTR_NOATIME},     {"ratime", true, MOUNT_ATTR_NOATIME},
+    {"rro", false, MOUNT_ATTR_RDONLY},
+    {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID},
+    {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},
+    {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC},
+    {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rrelatime", false, MOUNT_ATTR_RELATIME},
+    {"rnorelatime", true, MOUNT_ATTR_RELATIME},
+    {"rnoatime", false, MOUNT_ATTR_NOATIME},
+    {"ratime", true, MOUNT_ATTR_NOATIME},
     {"rstrictatime", false, MOUNT_ATTR_STRICTATIME},
     {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME},
-    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW},
+    {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
 };
 
 // runc options berth does not implement; passed on as data they would reach
@@ -129,15 +153,24 @@ bool is_bind_mount(const spec::Mount& mount, const MountOptions& options) {
 
 unsigned long propagation_flags(spec::Propagation propagation) {
   switch (propagation) {
-    case spec::Propagation::Unset: return 0;
-    case spec::Propagation::Private: return MS_PRIVATE;
-    case spec::Propagation::Slave: return MS_SLAVE;
-    case spec::Propagation::Shared: return MS_SHARED;
-    case spec::Propagation::Unbindable: return MS_UNBINDABLE;
-    case spec::Propagation::RPrivate: return MS_PRIVATE | MS_REC;
-    case spec::Propagation::RSlave: return MS_SLAVE | MS_REC;
-    case spec::Propagation::RShared: return MS_SHARED | MS_REC;
-    case spec::Propagation::RUnbindable: return MS_UNBINDABLE | MS_REC;
+    case spec::Propagation::Unset:
+      return 0;
+    case spec::Propagation::Private:
+      return MS_PRIVATE;
+    case spec::Propagation::Slave:
+      return MS_SLAVE;
+    case spec::Propagation::Shared:
+      return MS_SHARED;
+    case spec::Propagation::Unbindable:
+      return MS_UNBINDABLE;
+    case spec::Propagation::RPrivate:
+      return MS_PRIVATE | MS_REC;
+    case spec::Propagation::RSlave:
+      return MS_SLAVE | MS_REC;
+    case spec::Propagation::RShared:
+      return MS_SHARED | MS_REC;
+    case spec::Propagation::RUnbindable:
+      return MS_UNBINDABLE | MS_REC;
   }
   return 0;
 }
@@ -147,14 +180,29 @@ std::string describe_mount_flags(unsigned long flags) {
     unsigned long flag;
     std::string_view name;
   } kNames[] = {
-      {MS_RDONLY, "ro"},          {MS_NOSUID, "nosuid"},         {MS_NODEV, "nodev"},
-      {MS_NOEXEC, "noexec"},      {MS_SYNCHRONOUS, "sync"},      {MS_DIRSYNC, "dirsync"},
-      {MS_MANDLOCK, "mand"},      {MS_NOATIME, "noatime"},       {MS_NODIRATIME, "nodiratime"},
-      {MS_RELATIME, "relatime"},  {MS_STRICTATIME, "strictatime"}, {MS_LAZYTIME, "lazytime"},
-      {MS_SILENT, "silent"},      {MS_I_VERSION, "iversion"},    {MS_NOSYMFOLLOW, "nosymfollow"},
-      {MS_REMOUNT, "remount"},    {MS_BIND, "bind"},             {MS_MOVE, "move"},
-      {MS_REC, "rec"},            {MS_PRIVATE, "private"},       {MS_SLAVE, "slave"},
-      {MS_SHARED, "shared"},      {MS_UNBINDABLE, "unbindable"},
+      {MS_RDONLY, "ro"},
+      {MS_NOSUID, "nosuid"},
+      {MS_NODEV, "nodev"},
+      {MS_NOEXEC, "noexec"},
+      {MS_SYNCHRONOUS, "sync"},
+      {MS_DIRSYNC, "dirsync"},
+      {MS_MANDLOCK, "mand"},
+      {MS_NOATIME, "noatime"},
+      {MS_NODIRATIME, "nodiratime"},
+      {MS_RELATIME, "relatime"},
+      {MS_STRICTATIME, "strictatime"},
+      {MS_LAZYTIME, "lazytime"},
+      {MS_SILENT, "silent"},
+      {MS_I_VERSION, "iversion"},
+      {MS_NOSYMFOLLOW, "nosymfollow"},
+      {MS_REMOUNT, "remount"},
+      {MS_BIND, "bind"},
+      {MS_MOVE, "move"},
+      {MS_REC, "rec"},
+      {MS_PRIVATE, "private"},
+      {MS_SLAVE, "slave"},
+      {MS_SHARED, "shared"},
+      {MS_UNBINDABLE, "unbindable"},
   };
   std::string text;
   for (const auto& n : kNames) {
@@ -171,11 +219,16 @@ unsigned long mount_flags_from_statfs(const struct statfs& st) {
   constexpr struct {
     unsigned long st, ms;
   } kMap[] = {
-      {ST_RDONLY, MS_RDONLY},       {ST_NOSUID, MS_NOSUID},
-      {ST_NODEV, MS_NODEV},         {ST_NOEXEC, MS_NOEXEC},
-      {ST_SYNCHRONOUS, MS_SYNCHRONOUS}, {ST_MANDLOCK, MS_MANDLOCK},
-      {ST_NOATIME, MS_NOATIME},     {ST_NODIRATIME, MS_NODIRATIME},
-      {ST_RELATIME, MS_RELATIME},   {kStNoSymfollow, MS_NOSYMFOLLOW},
+      {ST_RDONLY, MS_RDONLY},
+      {ST_NOSUID, MS_NOSUID},
+      {ST_NODEV, MS_NODEV},
+      {ST_NOEXEC, MS_NOEXEC},
+      {ST_SYNCHRONOUS, MS_SYNCHRONOUS},
+      {ST_MANDLOCK, MS_MANDLOCK},
+      {ST_NOATIME, MS_NOATIME},
+      {ST_NODIRATIME, MS_NODIRATIME},
+      {ST_RELATIME, MS_RELATIME},
+      {kStNoSymfollow, MS_NOSYMFOLLOW},
   };
   unsigned long flags = 0;
   for (const auto& m : kMap)

@@ -26,8 +26,10 @@ namespace {
 // What may be mounted over inside /proc: files lxcfs emulates, and
 // ns_last_pid for CRIU. As runc's checkProcMount.
 constexpr std::string_view kAllowedProcDestinations[] = {
-    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
-    "/proc/swaps",   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
+    "/proc/cpuinfo", "/proc/diskstats",
+    "/proc/meminfo", "/proc/stat",
+    "/proc/swaps",   "/proc/uptime",
+    "/proc/loadavg", "/proc/slabinfo",
     "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
 };
 
@@ -183,9 +185,10 @@ Status check_proc_destination(const std::string& inside, bool source_is_proc) {
   if (!is_inside(inside, "/proc")) return ok();
   for (std::string_view allowed : kAllowedProcDestinations)
     if (inside == allowed) return ok();
-  return make_error("the destination {} is inside /proc, where only files like /proc/meminfo "
-                    "may be mounted over",
-                    inside);
+  return make_error(
+      "the destination {} is inside /proc, where only files like /proc/meminfo "
+      "may be mounted over",
+      inside);
 }
 
 // The destination, resolved and created inside the rootfs, and checked
@@ -212,8 +215,8 @@ Status apply_propagation_and_attributes(const MountRequest& r) {
   const MountOptions& o = r.options;
   if (!o.propagation && !o.recursive_attr_set && !o.recursive_attr_clear) return ok();
   UniqueFd mounted = TRY_VALUE(open_mounted_destination(r));
-  if (o.propagation && ::mount(nullptr, proc_fd_path(mounted.get()).c_str(), nullptr,
-                               o.propagation, nullptr) < 0)
+  if (o.propagation &&
+      ::mount(nullptr, proc_fd_path(mounted.get()).c_str(), nullptr, o.propagation, nullptr) < 0)
     return sys_error("set propagation {}", describe_mount_flags(o.propagation));
   if (o.recursive_attr_set || o.recursive_attr_clear) {
     struct mount_attr attr = {};
@@ -284,9 +287,8 @@ Status mount_kernel_fs(const MountRequest& r) {
       return make_error("{} must be mounted on a directory, not a symlink or file", r.mount.type);
   }
   // proc itself belongs at /proc: only the other types are checked.
-  auto dest = r.mount.type == "proc"
-                  ? make_path_in_rootfs(r.rootfs_fd, r.mount.destination, false)
-                  : make_destination(r, false, false);
+  auto dest = r.mount.type == "proc" ? make_path_in_rootfs(r.rootfs_fd, r.mount.destination, false)
+                                     : make_destination(r, false, false);
   if (!dest) return dest.error();
   // No SELinux context=: procfs and sysfs cannot be labelled.
   TRY(mount_on(r.mount.source.c_str(), dest->get(), r.mount.type.c_str(), r.options.flags,
@@ -390,8 +392,8 @@ Status prepare_rootfs_mount(const spec::Spec& spec, const MountContext& context)
   if (propagation & MS_SHARED) TRY(make_parent_mount_private(context.rootfs));
   // pivot_root needs the new root to be a mount point. MS_REC keeps what is
   // already mounted below the rootfs (an overlay's volumes, for one).
-  if (::mount(context.rootfs.c_str(), context.rootfs.c_str(), nullptr, MS_BIND | MS_REC,
-              nullptr) < 0)
+  if (::mount(context.rootfs.c_str(), context.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) <
+      0)
     return sys_error("bind-mount the rootfs {} onto itself", context.rootfs);
   return ok();
 }

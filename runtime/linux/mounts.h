@@ -25,12 +25,12 @@
 namespace berth::linux {
 
 struct MountContext {
-  std::string rootfs;            // absolute host path of the rootfs directory
-  bool user_namespace = false;   // mknod is impossible: bind host devices
-  bool network_namespace = true; // own netns: sysfs can be mounted fresh
-  bool cgroup_namespace = false; // own cgroupns: cgroup2 can be mounted fresh
-  std::string cgroup_host_path;  // the container's cgroup dir on the host, or ""
-  std::string mount_label;       // SELinux context= for mounts, or ""
+  std::string rootfs;             // absolute host path of the rootfs directory
+  bool user_namespace = false;    // mknod is impossible: bind host devices
+  bool network_namespace = true;  // own netns: sysfs can be mounted fresh
+  bool cgroup_namespace = false;  // own cgroupns: cgroup2 can be mounted fresh
+  std::string cgroup_host_path;   // the container's cgroup dir on the host, or ""
+  std::string mount_label;        // SELinux context= for mounts, or ""
 };
 
 Status prepare_rootfs_mount(const spec::Spec& spec, const MountContext& context);
@@ -53,8 +53,8 @@ Result<UniqueFd> make_path_in_rootfs(int rootfs_fd, const std::string& path, boo
 // separately, MS_REC etc., and the filesystem data string.
 struct MountOptions {
   unsigned long flags = 0;
-  unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/... | MS_REC
-  unsigned long recursive_attr_set = 0;   // "rro", "rnosuid", ... (mount_setattr)
+  unsigned long propagation = 0;         // MS_SHARED/MS_SLAVE/... | MS_REC
+  unsigned long recursive_attr_set = 0;  // "rro", "rnosuid", ... (mount_setattr)
   unsigned long recursive_attr_clear = 0;
   std::string data;
   // Flags an option asked to clear ("rw", "suid", "dev", ...): a bind mount

@@ -30,10 +30,10 @@ struct JoinedNamespace {
 };
 
 struct NamespacePlan {
-  int clone_flags = 0;     // CLONE_NEW* for clone3
-  int unshare_flags = 0;   // CLONE_NEW* the child unshares after joining a user ns
+  int clone_flags = 0;    // CLONE_NEW* for clone3
+  int unshare_flags = 0;  // CLONE_NEW* the child unshares after joining a user ns
   std::vector<JoinedNamespace> joined_by_child;  // user first
-  UniqueFd joined_pid;     // entered by the parent around clone3
+  UniqueFd joined_pid;                           // entered by the parent around clone3
   bool new_user = false;
   bool new_time = false;
   bool has(spec::NamespaceType type) const;  // created or joined

@@ -47,8 +47,8 @@ int create_entry(int dir_fd, const std::string& name, bool as_file, mode_t mode)
   if (!as_file) return ::mkdirat(dir_fd, name.c_str(), mode);
   // O_EXCL: never open (and so never truncate or trigger) something that
   // appeared in the meantime; O_NOFOLLOW for the same reason.
-  int fd = ::openat(dir_fd, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                    mode);
+  int fd =
+      ::openat(dir_fd, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return -1;
   ::close(fd);
   return 0;

@@ -30,8 +30,7 @@ Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>
   UniqueFd peer(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!peer) return sys_error("open the pty peer (TIOCGPTPEER)");
   char peer_name[64];
-  if (::ptsname_r(master.get(), peer_name, sizeof peer_name) != 0)
-    return sys_error("ptsname");
+  if (::ptsname_r(master.get(), peer_name, sizeof peer_name) != 0) return sys_error("ptsname");
   if (size) {
     struct winsize ws = {};
     ws.ws_row = static_cast<unsigned short>(size->height);
@@ -46,7 +45,8 @@ Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>
   if (::mount(peer_name, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
     return sys_error("bind {} on /dev/console", peer_name);
   if (::setsid() < 0) return sys_error("setsid");
-  if (::ioctl(peer.get(), TIOCSCTTY, 0) < 0) return sys_error("make {} the controlling terminal", peer_name);
+  if (::ioctl(peer.get(), TIOCSCTTY, 0) < 0)
+    return sys_error("make {} the controlling terminal", peer_name);
   for (int fd = 0; fd < 3; ++fd)
     if (::dup2(peer.get(), fd) < 0) return sys_error("dup the pty onto fd {}", fd);
   return master;
@@ -84,11 +84,6 @@ Status send_to_console_socket(const std::string& socket_path, int master) {
 
 namespace {
 
-void copy_window_size(int from, int to) {
-  struct winsize ws;
-  if (::ioctl(from, TIOCGWINSZ, &ws) == 0) ::ioctl(to, TIOCSWINSZ, &ws);
-}
-
 // Move what is readable on from to to; false at EOF or error.
 bool pump(int from, int to) {
   char buf[16384];
@@ -98,6 +93,11 @@ bool pump(int from, int to) {
 }
 
 }  // namespace
+
+void copy_window_size(int from_fd, int master) {
+  struct winsize ws;
+  if (::ioctl(from_fd, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+}
 
 Status relay_terminal(int master, int pidfd, pid_t pid) {
   struct termios saved;
@@ -116,7 +116,9 @@ Status relay_terminal(int master, int pidfd, pid_t pid) {
 
   bool stdin_open = true;
   for (;;) {
-    struct pollfd fds[4] = {{master, POLLIN, 0}, {pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0},
+    struct pollfd fds[4] = {{master, POLLIN, 0},
+                            {pidfd, POLLIN, 0},
+                            {signals.fd(), POLLIN, 0},
                             {0, static_cast<short>(stdin_open ? POLLIN : 0), 0}};
     if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;

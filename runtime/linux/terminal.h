@@ -27,6 +27,11 @@ Result<UniqueFd> receive_fd(int socket, std::string* name = nullptr);
 // Connect to --console-socket and send the pty master.
 Status send_to_console_socket(const std::string& socket_path, int master);
 
+// Give the pty the window size of the terminal on from_fd (if it is one).
+// `run` does this before `start`, so the container's first look at its
+// terminal already sees the caller's size.
+void copy_window_size(int from_fd, int master);
+
 // Relay between the caller's stdin/stdout and master until the container's
 // process exits (its pidfd becomes readable) and its output is drained.
 // Puts a terminal stdin in raw mode (restored on return) and keeps the

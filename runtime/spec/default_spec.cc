@@ -91,7 +91,7 @@ nlohmann::json default_spec_json(bool rootless) {
       {"ociVersion", "1.0.2-dev"},  // what runc 1.1 writes, byte for byte
       {"process", default_process()},
       {"root", {{"path", "rootfs"}, {"readonly", true}}},
-      {"hostname", "runc"},
+      {"hostname", "berth"},  // runc writes "runc"; everything else is as runc's
       {"mounts", default_mounts(rootless)},
       {"linux", default_linux(rootless)},
   };

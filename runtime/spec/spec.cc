@@ -98,9 +98,8 @@ Result<Rlimit> parse_rlimit(const JsonNode& node) {
   TRY(node.expect_object());
   Rlimit limit;
   limit.type = TRY_VALUE(node.required<std::string>("type"));
-  limit.resource = TRY_VALUE(node.required("type", [](const JsonNode& type) {
-    return detail::lookup(type, kRlimits, "rlimit");
-  }));
+  limit.resource = TRY_VALUE(node.required(
+      "type", [](const JsonNode& type) { return detail::lookup(type, kRlimits, "rlimit"); }));
   limit.hard = TRY_VALUE(node.required<uint64_t>("hard"));
   limit.soft = TRY_VALUE(node.required<uint64_t>("soft"));
   if (limit.soft > limit.hard)

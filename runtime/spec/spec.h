@@ -7,11 +7,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -108,8 +107,15 @@ struct Device {
 enum class SeccompAction { Kill, KillProcess, KillThread, Trap, Errno, Trace, Allow, Log, Notify };
 const char* to_string(SeccompAction action);  // "SCMP_ACT_ERRNO", ...
 
-enum class SeccompOperator { NotEqual, LessThan, LessEqual, EqualTo, GreaterEqual, GreaterThan,
-                             MaskedEqual };
+enum class SeccompOperator {
+  NotEqual,
+  LessThan,
+  LessEqual,
+  EqualTo,
+  GreaterEqual,
+  GreaterThan,
+  MaskedEqual
+};
 
 struct SeccompArg {
   uint32_t index = 0;  // 0..5
@@ -140,8 +146,17 @@ struct TimeOffset {
   uint32_t nanosecs = 0;
 };
 
-enum class Propagation { Unset, Private, Slave, Shared, Unbindable, RPrivate, RSlave, RShared,
-                         RUnbindable };
+enum class Propagation {
+  Unset,
+  Private,
+  Slave,
+  Shared,
+  Unbindable,
+  RPrivate,
+  RSlave,
+  RShared,
+  RUnbindable
+};
 
 struct Linux {
   std::vector<Namespace> namespaces;

@@ -42,9 +42,8 @@ constexpr std::array<std::string_view, 2> kOffsetClocks{"monotonic", "boottime"}
 Result<Namespace> parse_namespace(const JsonNode& node) {
   TRY(node.expect_object());
   Namespace ns;
-  ns.type = TRY_VALUE(node.required("type", [](const JsonNode& type) {
-    return detail::lookup(type, kNamespaces, "namespace");
-  }));
+  ns.type = TRY_VALUE(node.required(
+      "type", [](const JsonNode& type) { return detail::lookup(type, kNamespaces, "namespace"); }));
   ns.path = TRY_VALUE(node.value_or<std::string>("path", {}));
   return ns;
 }
@@ -171,14 +170,22 @@ const char* to_string(NamespaceType type) { return detail::name_in(kNamespaces, 
 
 int clone_flag(NamespaceType type) {
   switch (type) {
-    case NamespaceType::Mount: return CLONE_NEWNS;
-    case NamespaceType::Pid: return CLONE_NEWPID;
-    case NamespaceType::Uts: return CLONE_NEWUTS;
-    case NamespaceType::Ipc: return CLONE_NEWIPC;
-    case NamespaceType::Network: return CLONE_NEWNET;
-    case NamespaceType::User: return CLONE_NEWUSER;
-    case NamespaceType::Cgroup: return CLONE_NEWCGROUP;
-    case NamespaceType::Time: return CLONE_NEWTIME;
+    case NamespaceType::Mount:
+      return CLONE_NEWNS;
+    case NamespaceType::Pid:
+      return CLONE_NEWPID;
+    case NamespaceType::Uts:
+      return CLONE_NEWUTS;
+    case NamespaceType::Ipc:
+      return CLONE_NEWIPC;
+    case NamespaceType::Network:
+      return CLONE_NEWNET;
+    case NamespaceType::User:
+      return CLONE_NEWUSER;
+    case NamespaceType::Cgroup:
+      return CLONE_NEWCGROUP;
+    case NamespaceType::Time:
+      return CLONE_NEWTIME;
   }
   return 0;
 }

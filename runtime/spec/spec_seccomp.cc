@@ -88,9 +88,8 @@ Result<SeccompArg> parse_arg(const JsonNode& node) {
   arg.index = TRY_VALUE(node.required("index", parse_arg_index));
   arg.value = TRY_VALUE(node.required<uint64_t>("value"));
   arg.value_two = TRY_VALUE(node.value_or<uint64_t>("valueTwo", 0));
-  arg.op = TRY_VALUE(node.required("op", [](const JsonNode& op) {
-    return detail::lookup(op, kOperators, "operator");
-  }));
+  arg.op = TRY_VALUE(node.required(
+      "op", [](const JsonNode& op) { return detail::lookup(op, kOperators, "operator"); }));
   return arg;
 }
 

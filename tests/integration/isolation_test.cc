@@ -241,7 +241,6 @@ TEST_F(IsolationTest, NetworkNamespaceHasOnlyLoopback) {
   EXPECT_EQ(result.out, "lo\n") << result;
 }
 
-
 TEST_F(IsolationTest, ContainerGetsExactlyTheSpecsNewNamespaces) {
   SetArgs({"sleep", "30"});
   std::string id = NewId();

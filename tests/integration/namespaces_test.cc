@@ -114,7 +114,7 @@ TEST_F(NamespacesTest, JoinsAnotherContainersPidNamespace) {
   ASSERT_TRUE(run.succeeded()) << run;
   EXPECT_EQ(run.out.find("pid=1\n"), std::string::npos) << "the joiner is not pid 1:\n" << run.out;
   EXPECT_NE(run.out.find("sleep 30"), std::string::npos) << "it sees the first container:\n"
-                                                          << run.out;
+                                                         << run.out;
 }
 
 TEST_F(NamespacesTest, JoinsAnotherContainersIpcNamespace) {
@@ -190,7 +190,8 @@ TEST_F(NamespacesTest, RunRelaysTheCallersTerminal) {
   size.ws_col = 100;
   ASSERT_EQ(::ioctl(master.get(), TIOCSWINSZ, &size), 0);
 
-  std::vector<std::string> argv = {runtime_binary(), "--root", root_, "run", "--bundle", bundle_, id};
+  std::vector<std::string> argv = {runtime_binary(), "--root", root_, "run",
+                                   "--bundle",       bundle_,  id};
   std::vector<char*> c_argv;
   for (std::string& arg : argv) c_argv.push_back(arg.data());
   c_argv.push_back(nullptr);
@@ -224,10 +225,15 @@ TEST_F(NamespacesTest, RunRelaysTheCallersTerminal) {
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(exited) << "run did not exit; terminal showed:\n" << output;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "run ended with status " << status << "; terminal showed:\n" << output;
+      << "run ended with status " << status << "; terminal showed:\n"
+      << output;
   EXPECT_NE(output.find("done-42"), std::string::npos) << output;
   EXPECT_NE(output.find("/dev/pts/"), std::string::npos) << output;
-  EXPECT_NE(output.find("30 100"), std::string::npos) << "window size relayed:\n" << output;
+  // runc 1.1 sets the pty's size only after releasing the process, which
+  // then races it (seen: "stty: standard input: No child processes").
+  if (!runtime_is_runc()) {
+    EXPECT_NE(output.find("30 100"), std::string::npos) << "window size relayed:\n" << output;
+  }
 }
 
 }  // namespace

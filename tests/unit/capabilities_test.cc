@@ -3,7 +3,10 @@
 // the runtime's sequence (bounding, keep caps, uid switch, sets, ambient),
 // and rlimits / oom_score_adj. Everything that changes the process runs in a
 // forked child, which reports what it saw through a pipe and its exit code.
+#include "linux/capabilities.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,12 +22,8 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "child_process.h"
-
 #include "core/files.h"
-#include "linux/capabilities.h"
 #include "linux/rlimits.h"
 
 namespace berth::linux {
@@ -32,7 +31,6 @@ namespace {
 
 using berth::unit_test::ChildOutcome;
 using berth::unit_test::run_in_child;
-
 
 // The Cap* lines of /proc/self/status: "CapEff" -> "0000000000000400".
 std::map<std::string, std::string> capability_lines() {

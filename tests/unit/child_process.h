@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,8 +12,6 @@
 #include <cstring>
 #include <functional>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "core/files.h"
 #include "core/unique_fd.h"

@@ -1,10 +1,10 @@
 #include "container/features.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "linux/capabilities.h"
 #include "linux/mounts.h"
@@ -23,8 +23,8 @@ TEST(FeaturesTest, DocumentIsValidJsonWithTheRequiredVersions) {
   EXPECT_EQ(document["ociVersionMax"], "1.2.0");
   EXPECT_EQ(document["annotations"]["io.berth.version"], kRuntimeVersion);
   EXPECT_EQ(as_set(document["hooks"]),
-            (std::set<std::string>{"prestart", "createRuntime", "createContainer",
-                                   "startContainer", "poststart", "poststop"}));
+            (std::set<std::string>{"prestart", "createRuntime", "createContainer", "startContainer",
+                                   "poststart", "poststop"}));
 }
 
 // A listed option must be one the parser knows itself; an unknown one would
@@ -41,9 +41,9 @@ TEST(FeaturesTest, EveryListedMountOptionIsRecognisedByTheMountParser) {
 }
 
 TEST(FeaturesTest, NamespacesListEverySpecNamespace) {
-  EXPECT_EQ(as_set(features_document()["linux"]["namespaces"]),
-            (std::set<std::string>{"cgroup", "ipc", "mount", "network", "pid", "time", "user",
-                                   "uts"}));
+  EXPECT_EQ(
+      as_set(features_document()["linux"]["namespaces"]),
+      (std::set<std::string>{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}));
 }
 
 TEST(FeaturesTest, CapabilitiesAreNamesTheRuntimeAccepts) {

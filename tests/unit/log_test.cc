@@ -1,5 +1,6 @@
 #include "core/log.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,13 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 namespace berth::log {
 namespace {
@@ -96,8 +95,7 @@ TEST_F(LogTest, TextEntryQuotesAndEscapesAsLogrus) {
   const std::regex shape(R"re(time="([^"]+)" level=error msg=(.*))re");
   ASSERT_TRUE(std::regex_match(line, match, shape)) << line;
   EXPECT_TRUE(std::regex_match(match[1].str(), kRfc3339Utc)) << match[1];
-  EXPECT_EQ(match[2].str(),
-            R"("exec \"sh\": bad\\path\nnext\tline \x01 café \u0085 \xff")");
+  EXPECT_EQ(match[2].str(), R"("exec \"sh\": bad\\path\nnext\tline \x01 café \u0085 \xff")");
 }
 
 TEST_F(LogTest, TextEntryLeavesPlainValuesUnquoted) {

@@ -1,12 +1,11 @@
 // Mount options as runc reads them: flags set and cleared, propagation,
 // recursive mount_setattr attributes, and everything else as data.
+#include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "linux/mount_internal.h"
 #include "linux/mounts.h"
@@ -37,12 +36,15 @@ TEST(MountOptions, DevptsDataKeepsOrderAndValueOnlyOptions) {
 
 TEST(MountOptions, EverySettingOptionSetsItsFlag) {
   const std::pair<const char*, unsigned long> cases[] = {
-      {"ro", MS_RDONLY},         {"nosuid", MS_NOSUID},         {"nodev", MS_NODEV},
-      {"noexec", MS_NOEXEC},     {"sync", MS_SYNCHRONOUS},      {"dirsync", MS_DIRSYNC},
-      {"remount", MS_REMOUNT},   {"mand", MS_MANDLOCK},         {"noatime", MS_NOATIME},
-      {"nodiratime", MS_NODIRATIME}, {"relatime", MS_RELATIME}, {"strictatime", MS_STRICTATIME},
-      {"bind", MS_BIND},         {"rbind", MS_BIND | MS_REC},   {"lazytime", MS_LAZYTIME},
-      {"silent", MS_SILENT},     {"iversion", MS_I_VERSION},
+      {"ro", MS_RDONLY},          {"nosuid", MS_NOSUID},
+      {"nodev", MS_NODEV},        {"noexec", MS_NOEXEC},
+      {"sync", MS_SYNCHRONOUS},   {"dirsync", MS_DIRSYNC},
+      {"remount", MS_REMOUNT},    {"mand", MS_MANDLOCK},
+      {"noatime", MS_NOATIME},    {"nodiratime", MS_NODIRATIME},
+      {"relatime", MS_RELATIME},  {"strictatime", MS_STRICTATIME},
+      {"bind", MS_BIND},          {"rbind", MS_BIND | MS_REC},
+      {"lazytime", MS_LAZYTIME},  {"silent", MS_SILENT},
+      {"iversion", MS_I_VERSION},
   };
   for (const auto& [name, flag] : cases) {
     MountOptions o = parse_ok({name});
@@ -53,10 +55,18 @@ TEST(MountOptions, EverySettingOptionSetsItsFlag) {
 
 TEST(MountOptions, ClearingOptionsRemoveTheFlagAndRecordTheClear) {
   const std::pair<const char*, const char*> pairs[] = {
-      {"ro", "rw"},         {"nosuid", "suid"},          {"nodev", "dev"},
-      {"noexec", "exec"},   {"sync", "async"},           {"mand", "nomand"},
-      {"noatime", "atime"}, {"nodiratime", "diratime"},  {"relatime", "norelatime"},
-      {"strictatime", "nostrictatime"}, {"lazytime", "nolazytime"}, {"silent", "loud"},
+      {"ro", "rw"},
+      {"nosuid", "suid"},
+      {"nodev", "dev"},
+      {"noexec", "exec"},
+      {"sync", "async"},
+      {"mand", "nomand"},
+      {"noatime", "atime"},
+      {"nodiratime", "diratime"},
+      {"relatime", "norelatime"},
+      {"strictatime", "nostrictatime"},
+      {"lazytime", "nolazytime"},
+      {"silent", "loud"},
       {"iversion", "noiversion"},
   };
   for (const auto& [set, clear] : pairs) {
@@ -81,9 +91,9 @@ TEST(MountOptions, PropagationIsSeparateFromFlagsAndLastOneWins) {
   EXPECT_EQ(o.flags, MS_BIND | MS_REC);
   EXPECT_EQ(o.propagation, MS_PRIVATE | MS_REC);
   const std::pair<const char*, unsigned long> cases[] = {
-      {"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},   {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},     {"rslave", MS_SLAVE | MS_REC},
+      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
       {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
   };
   for (const auto& [name, flags] : cases) {
@@ -96,8 +106,8 @@ TEST(MountOptions, PropagationIsSeparateFromFlagsAndLastOneWins) {
 TEST(MountOptions, RecursiveAttributesGoToMountSetattr) {
   MountOptions o = parse_ok({"rbind", "rro", "rnosuid", "rnodev", "rnoexec", "rexec"});
   EXPECT_EQ(o.flags, MS_BIND | MS_REC);
-  EXPECT_EQ(o.recursive_attr_set, static_cast<unsigned long>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-                                                             MOUNT_ATTR_NODEV));
+  EXPECT_EQ(o.recursive_attr_set,
+            static_cast<unsigned long>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
   EXPECT_EQ(o.recursive_attr_clear, static_cast<unsigned long>(MOUNT_ATTR_NOEXEC));
   MountOptions rw = parse_ok({"rro", "rrw", "rsuid", "rdev", "rdiratime"});
   EXPECT_EQ(rw.recursive_attr_set, 0u);

@@ -2,7 +2,10 @@
 // and operator (read back as pseudo-code), and filters loaded for real in a
 // forked child, where the kernel's answers are checked. Loading is
 // irreversible, so it never happens in the test process itself.
+#include "linux/seccomp.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -20,13 +23,9 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "child_process.h"
-
 #include "core/defer.h"
 #include "core/files.h"
-#include "linux/seccomp.h"
 
 namespace berth::linux {
 namespace {
@@ -38,7 +37,6 @@ using spec::SeccompAction;
 using spec::SeccompArg;
 using spec::SeccompOperator;
 using spec::SeccompRule;
-
 
 SeccompRule rule(std::vector<std::string> names, SeccompAction action,
                  std::optional<uint32_t> errno_ret = std::nullopt,
