@@ -190,7 +190,16 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
 
   auto [parent_sync, child_sync] = TRY_VALUE(SyncSocket::make_pair());
   int pidfd = -1;
-  pid_t pid;
+  pid_t pid = -1;
+  // Armed before clone3 returns, so that no error path below can leave a
+  // half-made init behind.
+  // (kill by pid, not pidfd: the pidfd's owner may be gone by then, and an
+  // unreaped child's pid cannot be reused.)
+  Defer kill_init([&] {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
   {
     auto switched = TRY_VALUE(linux::ParentNamespaceSwitch::enter(plan, *spec.linux));
     pid = clone_init(plan, cgroup_fd.get(), &pidfd);
@@ -224,10 +233,6 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   CreatedContainer created;
   created.pid = pid;
   created.pidfd.reset(pidfd);
-  Defer kill_init([&] {
-    ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
-    ::waitpid(pid, nullptr, 0);
-  });
   child_sync.close();
   state.pid = pid;
 
