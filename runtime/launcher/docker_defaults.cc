@@ -1,0 +1,1 @@
+#include "launcher/docker_defaults.h"
