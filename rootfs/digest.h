@@ -1,0 +1,29 @@
+// sha256 digests in the OCI form "sha256:<64 hex>".
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace berth::rootfs {
+
+class Sha256 {
+ public:
+  Sha256();
+  void update(const void* data, size_t size);
+  std::string digest();  // "sha256:<hex>"; the object is spent afterwards
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> context_;
+};
+
+std::string sha256_digest(std::string_view data);
+
+// "sha256:<64 lowercase hex>" only: digests name files in the store.
+bool is_sha256_digest(std::string_view digest);
+// The hex part of a digest that is_sha256_digest accepted.
+inline std::string digest_hex(std::string_view digest) { return std::string(digest.substr(7)); }
+
+}  // namespace berth::rootfs

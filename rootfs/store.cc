@@ -1,0 +1,241 @@
+#include "rootfs/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <set>
+
+#include "core/defer.h"
+#include "core/files.h"
+#include "rootfs/digest.h"
+
+namespace berth::rootfs {
+
+namespace {
+
+using nlohmann::json;
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  struct tm utc;
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+Result<json> read_json(const std::string& path) {
+  auto text = TRY_VALUE(read_file(path));
+  json document = json::parse(text, nullptr, false);
+  if (document.is_discarded()) return make_error("{}: not valid JSON", path);
+  return document;
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir(path.c_str());
+  if (!dir) return sys_error("open directory {}", path);
+  while (struct dirent* entry = ::readdir(dir))
+    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool valid_name_char(char c) {
+  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+         c == '.' || c == '_' || c == '-' || c == '/' || c == ':';
+}
+
+}  // namespace
+
+Result<std::string> normalize_reference(const std::string& reference) {
+  if (reference.empty()) return make_error("empty image reference");
+  if (!std::all_of(reference.begin(), reference.end(), valid_name_char))
+    return make_error(
+        "invalid image reference \"{}\": use lowercase letters, digits and . _ - / :", reference);
+  // The tag is what follows the last ':' after the last '/' (a registry
+  // host may carry a port: "localhost:5000/x").
+  size_t slash = reference.rfind('/');
+  size_t colon = reference.rfind(':');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash))
+    return reference + ":latest";
+  if (colon == 0 || colon + 1 == reference.size())
+    return make_error("invalid image reference \"{}\"", reference);
+  return reference;
+}
+
+Result<Store> Store::open(const std::string& root) {
+  TRY(make_directories(root + "/layers", 0700));
+  TRY(make_directories(root + "/images", 0700));
+  return Store(root);
+}
+
+Result<StoreLock> Store::lock() const {
+  auto fd = TRY_VALUE(open_file(root_ + "/store.lock", O_RDWR | O_CREAT, 0600));
+  while (::flock(fd.get(), LOCK_EX) < 0)
+    if (errno != EINTR) return sys_error("lock {}/store.lock", root_);
+  return StoreLock(std::move(fd));
+}
+
+std::string Store::layer_dir(const std::string& diff_id) const {
+  return root_ + "/layers/" + digest_hex(diff_id);
+}
+
+bool Store::has_layer(const std::string& diff_id) const {
+  return is_sha256_digest(diff_id) && exists(layer_dir(diff_id));
+}
+
+Result<ExtractStats> Store::add_layer(const std::string& diff_id, const LayerReader& reader,
+                                     const std::string& expected_input_digest) {
+  if (!is_sha256_digest(diff_id)) return make_error("layer digest \"{}\" is not sha256", diff_id);
+  if (has_layer(diff_id)) return ExtractStats{};
+  std::string tmp_template = root_ + "/layers/.extract-XXXXXX";
+  if (!::mkdtemp(tmp_template.data())) return sys_error("make a directory in {}/layers", root_);
+  std::string tmp = tmp_template;
+  Defer remove_tmp([&] { (void)remove_tree(tmp); });
+  if (::chmod(tmp.c_str(), 0755) < 0) return sys_error("chmod {}", tmp);
+  auto stats = TRY_VALUE(extract_layer(reader, tmp));
+  if (!expected_input_digest.empty() && stats.input_digest != expected_input_digest)
+    return make_error("layer {}: its content has digest {}, not {}", diff_id, stats.input_digest,
+                      expected_input_digest);
+  std::string target = layer_dir(diff_id);
+  // Another import may have finished the same layer meanwhile: keep theirs.
+  if (::rename(tmp.c_str(), target.c_str()) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+    return sys_error("rename {} to {}", tmp, target);
+  TRY(write_file_atomic(target + ".json", json{{"size", stats.bytes}, {"entries", stats.entries}}.dump()));
+  return stats;
+}
+
+Result<json> Store::load_repositories() const {
+  std::string path = root_ + "/repositories.json";
+  if (!exists(path)) return json::object();
+  auto repositories = TRY_VALUE(read_json(path));
+  if (!repositories.is_object()) return make_error("{}: not a JSON object", path);
+  return repositories;
+}
+
+Status Store::save_repositories(const json& repositories) const {
+  return write_file_atomic(root_ + "/repositories.json", repositories.dump(2) + "\n", 0600);
+}
+
+Result<Image> Store::load_image(const std::string& id, const json& repositories) const {
+  if (!is_sha256_digest(id)) return make_error("invalid image id \"{}\"", id);
+  std::string path = root_ + "/images/" + digest_hex(id) + ".json";
+  auto record = TRY_VALUE(read_json(path));
+  Image image;
+  image.id = id;
+  image.config = record.value("config", json::object());
+  image.layers = record.value("layers", std::vector<std::string>{});
+  image.imported = record.value("imported", "");
+  for (const std::string& layer : image.layers) {
+    auto meta = read_json(layer_dir(layer) + ".json");
+    if (meta) image.size += meta->value("size", uint64_t{0});
+  }
+  for (const auto& [tag, target] : repositories.items())
+    if (target == id) image.tags.push_back(tag);
+  return image;
+}
+
+Result<Image> Store::add_image(const std::string& config_bytes, const std::vector<std::string>& tags) {
+  json config = json::parse(config_bytes, nullptr, false);
+  if (config.is_discarded() || !config.is_object())
+    return make_error("image config is not a JSON object");
+  const json& diff_ids = config.contains("rootfs") ? config["rootfs"].value("diff_ids", json::array())
+                                                   : json::array();
+  std::vector<std::string> layers;
+  for (const json& diff_id : diff_ids) {
+    if (!diff_id.is_string() || !is_sha256_digest(diff_id.get<std::string>()))
+      return make_error("image config: rootfs.diff_ids: \"{}\" is not a sha256 digest",
+                        diff_id.dump());
+    if (!has_layer(diff_id)) return make_error("image config: layer {} is not in the store", diff_id.dump());
+    layers.push_back(diff_id);
+  }
+  if (layers.empty()) return make_error("image config: rootfs.diff_ids lists no layers");
+  std::string id = sha256_digest(config_bytes);
+  json record = {{"config", config}, {"layers", layers}, {"imported", now_rfc3339()}};
+  TRY(write_file_atomic(root_ + "/images/" + digest_hex(id) + ".json", record.dump() + "\n", 0600));
+  auto repositories = TRY_VALUE(load_repositories());
+  for (const std::string& tag : tags) repositories[TRY_VALUE(normalize_reference(tag))] = id;
+  TRY(save_repositories(repositories));
+  return load_image(id, repositories);
+}
+
+Result<Image> Store::find_image(const std::string& reference) const {
+  auto repositories = TRY_VALUE(load_repositories());
+  if (auto name = normalize_reference(reference); name && repositories.contains(name.value()))
+    return load_image(repositories[name.value()], repositories);
+  // An id, with or without "sha256:", or a prefix of one at least 4 long.
+  std::string prefix = reference.rfind("sha256:", 0) == 0 ? reference.substr(7) : reference;
+  if (prefix.size() >= 4 && std::all_of(prefix.begin(), prefix.end(), ::isxdigit)) {
+    auto files = TRY_VALUE(list_dir(root_ + "/images"));
+    std::vector<std::string> matches;
+    for (const std::string& file : files)
+      if (file.rfind(prefix, 0) == 0 && file.size() == 64 + 5) matches.push_back(file.substr(0, 64));
+    if (matches.size() > 1) return make_error("image id prefix \"{}\" is ambiguous", reference);
+    if (matches.size() == 1) return load_image("sha256:" + matches[0], repositories);
+  }
+  return Error(fmt::format("no such image: {}", reference), ENOENT);
+}
+
+Result<std::vector<Image>> Store::list_images() const {
+  auto repositories = TRY_VALUE(load_repositories());
+  std::vector<Image> images;
+  for (const std::string& file : TRY_VALUE(list_dir(root_ + "/images"))) {
+    if (file.size() != 64 + 5 || file.substr(64) != ".json") continue;
+    images.push_back(TRY_VALUE(load_image("sha256:" + file.substr(0, 64), repositories)));
+  }
+  return images;
+}
+
+Result<std::vector<std::string>> Store::remove_image(const std::string& reference,
+                                                     const std::vector<std::string>& in_use) {
+  auto image = TRY_VALUE(find_image(reference));
+  auto repositories = TRY_VALUE(load_repositories());
+  std::vector<std::string> removed;
+  auto name = normalize_reference(reference);
+  bool by_tag = name && repositories.contains(name.value());
+  bool last = !by_tag || image.tags.size() <= 1;
+  if (last && std::find(in_use.begin(), in_use.end(), image.id) != in_use.end())
+    return make_error("image {} is used by a container: remove the container first (berth rm)",
+                      reference);
+  if (by_tag) {
+    repositories.erase(name.value());
+    removed.push_back("Untagged: " + name.value());
+  } else {
+    for (const std::string& tag : image.tags) {
+      repositories.erase(tag);
+      removed.push_back("Untagged: " + tag);
+    }
+  }
+  TRY(save_repositories(repositories));
+  if (!last) return removed;
+
+  TRY(remove_tree(root_ + "/images/" + digest_hex(image.id) + ".json"));
+  removed.push_back("Deleted: " + image.id);
+  // Layers no remaining image lists go too.
+  std::set<std::string> used;
+  for (const Image& other : TRY_VALUE(list_images()))
+    used.insert(other.layers.begin(), other.layers.end());
+  for (const std::string& layer : image.layers) {
+    if (used.count(layer)) continue;
+    TRY(remove_tree(layer_dir(layer)));
+    TRY(remove_tree(layer_dir(layer) + ".json"));
+    removed.push_back("Deleted: " + layer);
+  }
+  return removed;
+}
+
+}  // namespace berth::rootfs

@@ -1,0 +1,46 @@
+// berth's commands, one file each, with Docker's flags. Each register_*
+// adds its subcommand to the app and returns what to run once parsing
+// succeeded; main() runs it and turns an error into the message on stderr
+// and Docker's exit status (125 for berth's own errors).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "core/error.h"
+#include "rootfs/store.h"
+
+namespace berth::launcher_cli {
+
+struct GlobalOptions {
+  std::string root = rootfs::kDefaultStoreRoot;
+};
+
+// The exit status on success; an error becomes status 125 (126/127 when
+// the container's command could not be run).
+using CommandResult = Result<int>;
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<CommandResult()> run;
+};
+
+Command register_run(CLI::App& app, const GlobalOptions& globals);
+Command register_import(CLI::App& app, const GlobalOptions& globals);
+Command register_images(CLI::App& app, const GlobalOptions& globals);
+Command register_rmi(CLI::App& app, const GlobalOptions& globals);
+Command register_inspect(CLI::App& app, const GlobalOptions& globals);
+Command register_ps(CLI::App& app, const GlobalOptions& globals);
+Command register_logs(CLI::App& app, const GlobalOptions& globals);
+Command register_exec(CLI::App& app, const GlobalOptions& globals);
+Command register_stop(CLI::App& app, const GlobalOptions& globals);
+Command register_kill(CLI::App& app, const GlobalOptions& globals);
+Command register_rm(CLI::App& app, const GlobalOptions& globals);
+
+// "3 seconds ago", "2 hours ago": Docker's human durations since an RFC3339 time.
+std::string human_since(const std::string& rfc3339);
+std::string human_duration(long long seconds);
+std::string human_size(uint64_t bytes);
+
+}  // namespace berth::launcher_cli

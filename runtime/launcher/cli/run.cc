@@ -1,0 +1,73 @@
+#include <unistd.h>
+
+#include <memory>
+
+#include "launcher/cli/commands.h"
+#include "launcher/run.h"
+
+namespace berth::launcher_cli {
+namespace {
+
+// Each use of a repeatable flag takes exactly one value, as in Docker:
+// `-v /a:/b IMAGE` must not take IMAGE as a second volume.
+CLI::Option* repeatable(CLI::App* command, const std::string& name, std::vector<std::string>& values,
+                        const std::string& help) {
+  return command->add_option(name, values, help)->allow_extra_args(false)->expected(1);
+}
+
+// berth-init lives beside berth (both in build/bin, or both installed).
+std::string init_binary_path() {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  std::string path(self, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + "berth-init";
+}
+
+}  // namespace
+
+Command register_run(CLI::App& app, const GlobalOptions& globals) {
+  CLI::App* command = app.add_subcommand("run", "Create and run a new container from an image");
+  // IMAGE and everything after it are the image and its command, flags too.
+  command->prefix_command();
+  command->set_help_flag("--help", "Print this help message and exit");  // -h is --hostname
+  auto options = std::make_shared<launcher::RunOptions>();
+  auto entrypoint = std::make_shared<std::string>();
+  command->add_flag("-i,--interactive", options->interactive, "Keep STDIN open");
+  command->add_flag("-t,--tty", options->tty, "Allocate a pseudo-TTY");
+  command->add_flag("-d,--detach", options->detach, "Run in the background and print the id");
+  command->add_flag("--rm", options->remove, "Remove the container when it exits");
+  command->add_option("--name", options->name, "Assign a name to the container");
+  repeatable(command, "-e,--env", options->env, "Set an environment variable (KEY=VALUE or KEY)");
+  repeatable(command, "--env-file", options->env_files, "Read environment variables from a file");
+  command->add_option("-w,--workdir", options->workdir, "Working directory inside the container");
+  command->add_option("-u,--user", options->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  command->add_option("--entrypoint", *entrypoint, "Overwrite the image's ENTRYPOINT");
+  repeatable(command, "-v,--volume", options->volumes, "Bind mount a volume (HOST:CONTAINER[:ro])");
+  repeatable(command, "--tmpfs", options->tmpfs, "Mount a tmpfs (CONTAINER[:OPTIONS])");
+  command->add_option("-h,--hostname", options->hostname, "Container host name");
+  command->add_flag("--init", options->init, "Run an init inside the container that forwards signals and reaps processes");
+  command->add_option("-m,--memory", options->memory, "Memory limit (e.g. 512m)");
+  command->add_option("--pids-limit", options->pids_limit, "Tune container pids limit");
+  command->add_option("--cpus", options->cpus, "Number of CPUs (e.g. 1.5)");
+  command->add_flag("--read-only", options->read_only, "Mount the container's root filesystem as read only");
+  repeatable(command, "--cap-add", options->cap_add, "Add Linux capabilities");
+  repeatable(command, "--cap-drop", options->cap_drop, "Drop Linux capabilities");
+  repeatable(command, "--security-opt", options->security_opts,
+             "Security options (seccomp=unconfined|PROFILE.json, no-new-privileges)");
+  command->add_option("--network,--net", options->network, "Network: none or host")
+      ->capture_default_str();
+  return {command, [&globals, command, options, entrypoint]() -> CommandResult {
+            if (command->count("--entrypoint")) options->entrypoint = *entrypoint;
+            std::vector<std::string> rest = command->remaining(true);
+            if (rest.empty()) return make_error("\"berth run\" requires at least 1 argument: IMAGE");
+            options->image = rest[0];
+            options->command.assign(rest.begin() + 1, rest.end());
+            launcher::LauncherPaths paths{globals.root, init_binary_path()};
+            if (options->init && ::access(paths.init_binary.c_str(), X_OK) < 0)
+              return sys_error("--init: {}", paths.init_binary);
+            return launcher::run_container(paths, *options);
+          }};
+}
+
+}  // namespace berth::launcher_cli
