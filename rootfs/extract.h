@@ -3,11 +3,12 @@
 //
 // A layer is untrusted input. Every entry is created relative to an fd of
 // the layer directory, resolved with openat2(RESOLVE_BENEATH |
-// RESOLVE_NO_MAGICLINKS), so no path ("../x", "/etc/x"), symlink or hard
-// link in the archive can make us write outside it; such an entry fails the
-// whole extraction with an error naming the entry. OCI whiteouts become
-// overlayfs ones: ".wh.NAME" a 0:0 character device NAME, ".wh..wh..opq"
-// the xattr trusted.overlay.opaque=y on its directory.
+// RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS), so no path ("../x",
+// "/etc/x"), symlink or hard link in the archive can make us write outside
+// it; such an entry fails the whole extraction with an error naming the
+// entry. OCI whiteouts become overlayfs ones: ".wh.NAME" a 0:0 character
+// device NAME, ".wh..wh..opq" the xattr trusted.overlay.opaque=y on its
+// directory.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,8 @@ struct ExtractStats {
 };
 
 // Returns the next block of the archive's bytes; an empty span at the end.
+// A block stays valid until the next call (it is hashed on a helper thread
+// that extraction joins before it returns).
 using LayerReader = std::function<Result<std::span<const std::byte>>()>;
 
 // dest must exist and be empty (the caller owns it and removes it on error).

@@ -31,6 +31,9 @@ using CommandResult = Result<int>;
 struct Command {
   CLI::App* app = nullptr;
   std::function<CommandResult()> run;
+  // The exit status of a failed command: 1, except exec's 255 (as runc's),
+  // which keeps its failures apart from the exit statuses of the process.
+  int failure_status = 1;
 };
 
 Command register_create(CLI::App& app, const GlobalOptions& globals);
@@ -42,6 +45,7 @@ Command register_run(CLI::App& app, const GlobalOptions& globals);
 Command register_list(CLI::App& app, const GlobalOptions& globals);
 Command register_spec(CLI::App& app, const GlobalOptions& globals);
 Command register_features(CLI::App& app, const GlobalOptions& globals);
+Command register_exec(CLI::App& app, const GlobalOptions& globals);
 
 // The flags create and run share, and the checks for what berth does not
 // support yet (create.cc).

@@ -75,10 +75,10 @@ void configure_log(const LogSettings& settings, bool debug) {
                  settings.format == "json" ? log::Format::Json : log::Format::Text, debug);
 }
 
-int report_failure(const LogSettings& settings, const std::string& message) {
+int report_failure(const LogSettings& settings, const std::string& message, int status = 1) {
   log::write(log::Level::Error, message);
   if (!settings.to_stderr()) std::fprintf(stderr, "berth-runtime: %s\n", message.c_str());
-  return 1;
+  return status;
 }
 
 // Arguments CLI11 could not place (allow_extras keeps them): an unknown flag
@@ -103,9 +103,10 @@ int run_main(int argc, char** argv) {
   add_global_flags(app, globals);
 
   std::vector<Command> commands = {
-      register_create(app, globals), register_delete(app, globals), register_features(app, globals),
-      register_kill(app, globals),   register_list(app, globals),   register_run(app, globals),
-      register_spec(app, globals),   register_start(app, globals),  register_state(app, globals),
+      register_create(app, globals),   register_delete(app, globals), register_exec(app, globals),
+      register_features(app, globals), register_kill(app, globals),   register_list(app, globals),
+      register_run(app, globals),      register_spec(app, globals),   register_start(app, globals),
+      register_state(app, globals),
   };
   app.require_subcommand(0, 1);
 
@@ -122,10 +123,13 @@ int run_main(int argc, char** argv) {
   LogSettings settings{globals.log_path, globals.log_format};
   configure_log(settings, globals.debug);
 
-  std::vector<std::string> extras = app.remaining(true);
   const Command* chosen = nullptr;
   for (const Command& command : commands)
     if (command.app->parsed()) chosen = &command;
+  // A command that ends in the user's command line (exec: prefix_command)
+  // keeps what follows its own arguments; that is not extra.
+  bool takes_command_line = chosen && chosen->app->get_prefix_command();
+  std::vector<std::string> extras = app.remaining(!takes_command_line);
   if (!extras.empty())
     return report_failure(settings, describe_extra_argument(extras.front(), chosen != nullptr));
   if (!chosen) {
@@ -136,10 +140,11 @@ int run_main(int argc, char** argv) {
   log::debug("command {}: {}", chosen->app->get_name(), join_arguments(argc, argv));
   try {
     CommandResult result = chosen->run();
-    if (!result) return report_failure(settings, result.error().message());
+    if (!result) return report_failure(settings, result.error().message(), chosen->failure_status);
     return result.value();
   } catch (const std::exception& error) {
-    return report_failure(settings, fmt::format("{}: {}", chosen->app->get_name(), error.what()));
+    return report_failure(settings, fmt::format("{}: {}", chosen->app->get_name(), error.what()),
+                          chosen->failure_status);
   }
 }
 

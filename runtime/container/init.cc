@@ -2,18 +2,15 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <linux/keyctl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "container/container.h"
-#include "linux/capabilities.h"
+#include "container/process_setup.h"
 #include "linux/hooks.h"
 #include "linux/process.h"
-#include "linux/rlimits.h"
 #include "linux/terminal.h"
 
 namespace berth::container {
@@ -21,24 +18,6 @@ namespace berth::container {
 namespace {
 
 using spec::NamespaceType;
-
-Status join_session_keyring(const std::string& id) {
-  // A keyring of its own, so the container does not share the caller's
-  // session keyring (runc does the same unless --no-new-keyring).
-  std::string name = "_ses." + id;
-  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS &&
-      errno != EDQUOT)
-    return sys_error("join a new session keyring");
-  return ok();
-}
-
-Status become_root_in_user_namespace() {
-  // After uid_map is written our credentials still carry the host ids;
-  // switching to 0 inside the namespace maps them through it.
-  if (::setresgid(0, 0, 0) < 0) return sys_error("setgid 0 in the user namespace");
-  if (::setresuid(0, 0, 0) < 0) return sys_error("setuid 0 in the user namespace");
-  return ok();
-}
 
 // The container's filesystem and kernel settings: the steps up to the rootfs
 // switch run while the host's filesystem is still visible, createContainer
@@ -63,35 +42,6 @@ Status build_filesystem(InitContext& context, std::string& hook_state) {
   return ok();
 }
 
-Status load_seccomp(InitContext& context) {
-  auto listener = TRY_VALUE((*context.seccomp)->load());
-  if (listener) TRY(context.sync->send(SyncMessageType::kSeccompListener, {}, 0, listener.get()));
-  return ok();
-}
-
-// Identity and privileges. The order is the kernel's: the bounding set is
-// reduced while CAP_SETPCAP is held; a seccomp filter without no_new_privs
-// needs CAP_SYS_ADMIN, so it is loaded before the capabilities go (with
-// no_new_privs it is loaded last, restricting as little set-up as possible);
-// keep-caps carries the permitted set over setuid().
-Status set_up_process(InitContext& context) {
-  const spec::Process& process = *context.spec->process;
-  TRY(linux::apply_rlimits(process.rlimits));
-  if (process.oom_score_adj) TRY(linux::apply_oom_score_adj(*process.oom_score_adj));
-  if (process.capabilities) TRY(linux::drop_bounding_capabilities(*process.capabilities));
-  bool seccomp = context.seccomp->has_value();
-  if (seccomp && !process.no_new_privileges) TRY_CTX(load_seccomp(context), "load seccomp filter");
-  if (process.capabilities) TRY(linux::keep_capabilities_across_setuid());
-  TRY(linux::switch_user(process.user));
-  if (process.capabilities) TRY(linux::apply_capability_sets(*process.capabilities));
-  if (process.user.umask) ::umask(static_cast<mode_t>(*process.user.umask));
-  if (::chdir(process.cwd.c_str()) < 0) return sys_error("chdir to cwd {}", process.cwd);
-  if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    return sys_error("set no_new_privs");
-  if (seccomp && process.no_new_privileges) TRY_CTX(load_seccomp(context), "load seccomp filter");
-  return ok();
-}
-
 // Everything up to kReady; an error here reaches `create` as its message.
 Result<std::string> prepare(InitContext& context, std::string& hook_state) {
   const spec::Spec& spec = *context.spec;
@@ -106,7 +56,10 @@ Result<std::string> prepare(InitContext& context, std::string& hook_state) {
     TRY(context.sync->send(SyncMessageType::kPtyMaster, {}, 0, master.get()));
   }
   auto executable = TRY_VALUE(linux::find_executable(spec.process->args[0], spec.process->env));
-  TRY(set_up_process(context));
+  linux::SeccompFilter* seccomp = context.seccomp->has_value() ? &**context.seccomp : nullptr;
+  TRY(set_up_process(*spec.process, seccomp, [&context](int listener) {
+    return context.sync->send(SyncMessageType::kSeccompListener, {}, 0, listener);
+  }));
   return executable;
 }
 

@@ -40,7 +40,9 @@ void set_env(std::vector<std::string>& env, const std::string& entry) {
     env.push_back(entry);
 }
 
-Result<std::vector<std::string>> resolve_capabilities(const RunOptions& options) {
+}  // namespace
+
+Result<std::vector<std::string>> container_capabilities(const RunOptions& options) {
   const std::vector<std::string>& known = docker_default_capabilities();
   std::set<std::string> caps(known.begin(), known.end());
   for (const std::string& raw : options.cap_add) {
@@ -63,6 +65,8 @@ Result<std::vector<std::string>> resolve_capabilities(const RunOptions& options)
   }
   return std::vector<std::string>(caps.begin(), caps.end());
 }
+
+namespace {
 
 json bind_mount(const std::string& source, const std::string& destination, bool readonly) {
   json options = {"rbind", "rprivate"};
@@ -164,7 +168,7 @@ std::string container_workdir(const RunOptions& options, const json& image_confi
 
 Result<json> make_container_spec(const RunOptions& options, const SpecInputs& inputs) {
   json spec = spec::default_spec_json(false);
-  auto caps = TRY_VALUE(resolve_capabilities(options));
+  auto caps = TRY_VALUE(container_capabilities(options));
   auto security = TRY_VALUE(parse_security_options(options.security_opts));
 
   json& process = spec["process"];

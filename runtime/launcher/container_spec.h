@@ -26,6 +26,9 @@ Result<std::vector<std::string>> container_env(const RunOptions& options,
                                                const nlohmann::json& image_config,
                                                const std::string& hostname);
 
+// Docker's default set with --cap-add and --cap-drop applied ("ALL" too).
+Result<std::vector<std::string>> container_capabilities(const RunOptions& options);
+
 // -u, else the image's User, else root.
 std::string container_user(const RunOptions& options, const nlohmann::json& image_config);
 // -w, else the image's WorkingDir, else "/".

@@ -242,6 +242,10 @@ Result<int> run_container(const LauncherPaths& paths, const RunOptions& options)
   {
     auto rootfs_fd = TRY_VALUE(open_file(inputs.rootfs, O_PATH | O_DIRECTORY));
     inputs.user = TRY_VALUE(resolve_user(rootfs_fd.get(), container_user(options, image_config)));
+    // Docker sets HOME from the user's passwd entry unless the env has it.
+    if (std::none_of(inputs.env.begin(), inputs.env.end(),
+                     [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
+      inputs.env.push_back("HOME=" + inputs.user.home);
     // Docker creates a missing working directory.
     TRY_CTX(linux::make_path_in_rootfs(rootfs_fd.get(), inputs.cwd, false), "working directory {}",
             inputs.cwd);

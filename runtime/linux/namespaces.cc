@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,54 @@ Result<NamespacePlan> plan_namespaces(const spec::Linux& linux) {
   return plan;
 }
 
+namespace {
+
+// The name of the namespace's file in /proc/<pid>/ns/.
+const char* proc_name(NamespaceType type) {
+  switch (type) {
+    case NamespaceType::Mount:
+      return "mnt";
+    case NamespaceType::Network:
+      return "net";
+    default:
+      return spec::to_string(type);  // "pid", "uts", "ipc", "user", "cgroup", "time"
+  }
+}
+
+}  // namespace
+
+Result<NamespacePlan> plan_joining_process(pid_t pid, const std::vector<NamespaceType>& types) {
+  NamespacePlan plan;
+  for (NamespaceType type : types) {
+    if (plan.has(type)) continue;
+    std::string path = fmt::format("/proc/{}/ns/{}", pid, proc_name(type));
+    std::string own_path = fmt::format("/proc/self/ns/{}", proc_name(type));
+    auto fd = TRY_VALUE(open_file(path, O_RDONLY));
+    struct stat theirs, ours;
+    if (::fstat(fd.get(), &theirs) < 0) return sys_error("stat {}", path);
+    if (::stat(own_path.c_str(), &ours) < 0) return sys_error("stat {}", own_path);
+    // Shared with us (e.g. the host's): nothing to join. setns into one's
+    // own user namespace would even fail (EINVAL).
+    if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) continue;
+    plan.present.push_back(type);
+    if (type == NamespaceType::Pid) {
+      plan.joined_pid = std::move(fd);
+    } else if (type == NamespaceType::Time) {
+      plan.joined_time = std::move(fd);
+    } else if (type == NamespaceType::User) {
+      // First: setns into the others needs capabilities in their owner.
+      plan.joined_by_child.insert(plan.joined_by_child.begin(),
+                                  JoinedNamespace{type, std::move(fd)});
+    } else {
+      plan.joined_by_child.push_back(JoinedNamespace{type, std::move(fd)});
+    }
+  }
+  // Mount last, as plan_namespaces orders it.
+  std::stable_partition(plan.joined_by_child.begin(), plan.joined_by_child.end(),
+                        [](const JoinedNamespace& j) { return j.type != NamespaceType::Mount; });
+  return plan;
+}
+
 Status enter_namespaces(NamespacePlan& plan) {
   for (JoinedNamespace& joined : plan.joined_by_child) {
     if (::setns(joined.fd.get(), spec::clone_flag(joined.type)) < 0)
@@ -97,7 +146,10 @@ Result<ParentNamespaceSwitch> ParentNamespaceSwitch::enter(const NamespacePlan& 
     guard.original_pid_ = TRY_VALUE(open_file("/proc/self/ns/pid", O_RDONLY));
     if (::setns(plan.joined_pid.get(), CLONE_NEWPID) < 0) return sys_error("join pid namespace");
   }
-  if (plan.new_time) {
+  if (plan.joined_time) {
+    guard.original_time_ = TRY_VALUE(open_file("/proc/self/ns/time", O_RDONLY));
+    if (::setns(plan.joined_time.get(), CLONE_NEWTIME) < 0) return sys_error("join time namespace");
+  } else if (plan.new_time) {
     guard.original_time_ = TRY_VALUE(open_file("/proc/self/ns/time", O_RDONLY));
     if (::unshare(CLONE_NEWTIME) < 0) return sys_error("unshare time namespace");
     std::string offsets;

@@ -21,7 +21,12 @@
 
 namespace berth::linux {
 
-Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>& size) {
+namespace {
+
+enum class ConsoleMount { kBindPeer, kLeave };
+
+Result<UniqueFd> setup_terminal(const std::optional<spec::ConsoleSize>& size,
+                                ConsoleMount console_mount) {
   UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!master) return sys_error("open /dev/ptmx");
   if (::unlockpt(master.get()) < 0) return sys_error("unlockpt");
@@ -37,19 +42,31 @@ Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>
     ws.ws_col = static_cast<unsigned short>(size->width);
     if (::ioctl(master.get(), TIOCSWINSZ, &ws) < 0) return sys_error("set the console size");
   }
-  // /dev/console is the pty, as runc and the console spec expect. (O_NOFOLLOW:
-  // an image's /dev/console symlink must not pick the mount point.)
-  UniqueFd console(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!console) return sys_error("create /dev/console");
-  console.reset();
-  if (::mount(peer_name, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
-    return sys_error("bind {} on /dev/console", peer_name);
+  if (console_mount == ConsoleMount::kBindPeer) {
+    // /dev/console is the pty, as runc and the console spec expect. (O_NOFOLLOW:
+    // an image's /dev/console symlink must not pick the mount point.)
+    UniqueFd console(::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!console) return sys_error("create /dev/console");
+    console.reset();
+    if (::mount(peer_name, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
+      return sys_error("bind {} on /dev/console", peer_name);
+  }
   if (::setsid() < 0) return sys_error("setsid");
   if (::ioctl(peer.get(), TIOCSCTTY, 0) < 0)
     return sys_error("make {} the controlling terminal", peer_name);
   for (int fd = 0; fd < 3; ++fd)
     if (::dup2(peer.get(), fd) < 0) return sys_error("dup the pty onto fd {}", fd);
   return master;
+}
+
+}  // namespace
+
+Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>& size) {
+  return setup_terminal(size, ConsoleMount::kBindPeer);
+}
+
+Result<UniqueFd> setup_process_terminal(const std::optional<spec::ConsoleSize>& size) {
+  return setup_terminal(size, ConsoleMount::kLeave);
 }
 
 Status send_fd(int socket, int fd, const std::string& name) {

@@ -18,6 +18,9 @@ namespace berth::linux {
 // In the child: returns the master; the peer becomes fds 0-2 and the
 // controlling terminal of a new session.
 Result<UniqueFd> setup_container_terminal(const std::optional<spec::ConsoleSize>& size);
+// The same for a process exec'ed into a running container, after it joined
+// the container's mount namespace: /dev/console stays the init's.
+Result<UniqueFd> setup_process_terminal(const std::optional<spec::ConsoleSize>& size);
 
 // Send fd with SCM_RIGHTS over a unix socket (one fd, a short name as data).
 Status send_fd(int socket, int fd, const std::string& name);

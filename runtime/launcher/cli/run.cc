@@ -2,8 +2,13 @@
 
 #include <memory>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "launcher/cli/commands.h"
+#include "launcher/container_spec.h"
 #include "launcher/run.h"
+#include "linux/exe_protection.h"
 
 namespace berth::launcher_cli {
 namespace {
@@ -15,8 +20,14 @@ CLI::Option* repeatable(CLI::App* command, const std::string& name, std::vector<
   return command->add_option(name, values, help)->allow_extra_args(false)->expected(1);
 }
 
+constexpr const char* kInitBinaryVariable = "BERTH_INIT_BINARY";
+
 // berth-init lives beside berth (both in build/bin, or both installed).
+// From the sealed copy, /proc/self/exe is a memfd: the path was passed on.
 std::string init_binary_path() {
+  if (const char* passed = std::getenv(kInitBinaryVariable);
+      passed && berth::linux::running_from_sealed_copy())
+    return passed;
   char self[4096];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return "";
@@ -64,6 +75,16 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
             options->image = rest[0];
             options->command.assign(rest.begin() + 1, rest.end());
             launcher::LauncherPaths paths{globals.root, init_binary_path()};
+            // A container that may hold CAP_SYS_PTRACE could reach our binary
+            // through /proc/<init>/exe (CVE-2019-5736): run from a sealed copy,
+            // from the start, before anything is made (the runtime library
+            // would otherwise re-execute us half-way through; docs/security.md).
+            auto caps = TRY_VALUE(launcher::container_capabilities(*options));
+            if (std::find(caps.begin(), caps.end(), "CAP_SYS_PTRACE") != caps.end() &&
+                !linux::running_from_sealed_copy()) {
+              ::setenv(kInitBinaryVariable, paths.init_binary.c_str(), 1);
+              return linux::reexec_from_sealed_copy();
+            }
             if (options->init && ::access(paths.init_binary.c_str(), X_OK) < 0)
               return sys_error("--init: {}", paths.init_binary);
             return launcher::run_container(paths, *options);

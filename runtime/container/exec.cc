@@ -1,0 +1,391 @@
+// exec: a new process in a running container, as `runc exec`.
+//
+// The parent is the caller (`berth-runtime exec`); the child becomes the new
+// process. They talk over a SOCK_SEQPACKET pair with sync.h's messages:
+//
+//   parent (berth-runtime exec)                  child (the new process)
+//   ---------------------------------            --------------------------------
+//   lock <root>/<id>, check the status,
+//   pidfd of init (start time checked),
+//   open /proc/<init>/ns/*, compile seccomp
+//   setns pid, time (they apply to children)
+//   clone3(INTO_CGROUP, PIDFD) ----------------> non-dumpable, parent-death signal
+//   back to our own pid and time namespaces      setns user (then uid 0 in it), ipc,
+//                                                uts, net, cgroup, mnt; session keyring
+//                 <----------------------------- kPtyMaster + fd        [process.terminal]
+//   to --console-socket, or kept for the relay   rlimits, bounding set, seccomp, user,
+//                                                capability sets, umask, cwd, no_new_privs
+//                 <----------------------------- kSeccompListener + fd  [SCMP_ACT_NOTIFY]
+//   to linux.seccomp.listenerPath
+//                 <----------------------------- kReady: execve comes next
+//                 <----------------------------- end-of-file: execve succeeded (the
+//                                                socket is close-on-exec)
+//   unlock, pid file; wait, or return (detach)
+//
+// Any step may instead send kError (errno + the message of the step that
+// failed) and exit, execve's own failure included: a missing binary arrives
+// with ENOENT and one that may not be executed with EACCES, so a launcher
+// can turn them into 127 and 126. End-of-file before kReady means the child
+// died without a word.
+#include "container/exec.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <optional>
+#include <sstream>
+
+#include "container/process_setup.h"
+#include "container/state.h"
+#include "container/sync.h"
+#include "core/defer.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "linux/cgroup.h"
+#include "linux/exe_protection.h"
+#include "linux/forwarded_signals.h"
+#include "linux/namespaces.h"
+#include "linux/process.h"
+#include "linux/seccomp.h"
+#include "linux/terminal.h"
+
+namespace berth::container {
+
+namespace {
+
+using spec::NamespaceType;
+
+Status check_options(const ExecOptions& options) {
+  const spec::Process& process = options.process;
+  if (process.args.empty()) return make_error("process args cannot be empty");
+  if (process.cwd.empty() || process.cwd[0] != '/')
+    return make_error("process cwd \"{}\" must be an absolute path", process.cwd);
+  // runc's rules: a detached terminal needs somewhere to go, and the console
+  // socket is only for a detached terminal (a foreground one is relayed).
+  if (process.terminal && options.detach && options.console_socket.empty())
+    return make_error(
+        "a terminal (--tty) needs a console socket (--console-socket) when the process runs "
+        "detached");
+  if (!options.console_socket.empty() && (!options.detach || !process.terminal))
+    return make_error(
+        "a console socket (--console-socket) is only used with --detach and a terminal (--tty)");
+  return ok();
+}
+
+Error not_running(const std::string& id) {
+  return Error(fmt::format("container \"{}\" is not running", id), ESRCH);
+}
+
+// A pidfd for the container's init, refusing a pid that was reused by an
+// unrelated process since the container was created.
+Result<UniqueFd> open_init_pidfd(const StoredState& stored) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, stored.state.pid, 0)));
+  if (!pidfd || process_start_time(stored.state.pid) != stored.init_start_time)
+    return not_running(stored.state.id);
+  return pidfd;
+}
+
+bool has_exited(int pidfd) {
+  struct pollfd pfd = {pidfd, POLLIN, 0};
+  return ::poll(&pfd, 1, 0) != 0;
+}
+
+// What the process gets from the container when its Process does not say,
+// as runc's libcontainer does: the container's capabilities (a Process
+// without them would otherwise keep all of ours), rlimits and oom score.
+spec::Process with_container_defaults(const spec::Process& given, const spec::Spec& spec) {
+  spec::Process process = given;
+  if (!spec.process) return process;
+  if (!process.capabilities) process.capabilities = spec.process->capabilities;
+  if (process.rlimits.empty()) process.rlimits = spec.process->rlimits;
+  if (!process.oom_score_adj) process.oom_score_adj = spec.process->oom_score_adj;
+  return process;
+}
+
+// The cgroup v2 directory init is in now (the host's view), for when the
+// container's own cgroup cannot take a process.
+Result<std::string> current_cgroup_dir(pid_t pid) {
+  std::string mount = TRY_VALUE(linux::find_cgroup2_mount());
+  auto content = TRY_VALUE(read_file(fmt::format("/proc/{}/cgroup", pid)));
+  std::istringstream lines(content);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind("0::", 0) == 0 && !mount.empty()) return mount + line.substr(3);
+  return make_error("process {} is in no cgroup v2", pid);
+}
+
+pid_t clone_into_cgroup(int cgroup_fd, int* pidfd) {
+  struct clone_args args = {};
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
+  // No stack: clone3 behaves like fork(), the child continuing on a copy of ours.
+  return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+}
+
+// --- the child -------------------------------------------------------------
+
+struct ExecChild {
+  std::string id;
+  const spec::Process* process = nullptr;
+  linux::NamespacePlan* namespaces = nullptr;
+  linux::SeccompFilter* seccomp = nullptr;  // null: no linux.seccomp
+  SyncSocket* sync = nullptr;
+};
+
+// Everything up to kReady; an error here becomes exec's error.
+Result<std::string> prepare_child(ExecChild& child) {
+  linux::NamespacePlan& plan = *child.namespaces;
+  TRY(linux::enter_namespaces(plan));
+  if (plan.has(NamespaceType::User)) TRY(become_root_in_user_namespace());
+  TRY(join_session_keyring(child.id));
+  const spec::Process& process = *child.process;
+  if (process.terminal) {
+    // Opened after joining the mount namespace: the pty is the container's
+    // own devpts instance, as init's is.
+    auto master = TRY_VALUE(linux::setup_process_terminal(process.console_size));
+    TRY(child.sync->send(SyncMessageType::kPtyMaster, {}, 0, master.get()));
+  }
+  auto executable = TRY_VALUE(linux::find_executable(process.args[0], process.env));
+  TRY(set_up_process(process, child.seccomp, [&child](int listener) {
+    return child.sync->send(SyncMessageType::kSeccompListener, {}, 0, listener);
+  }));
+  return executable;
+}
+
+[[noreturn]] void run_exec_child(ExecChild& child) {
+  // Until execve the parent is waiting on us: if it dies, so do we.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Non-dumpable before entering the container: its processes must not
+  // reach our /proc/<pid>/exe, fds or memory (CVE-2019-5736).
+  ::prctl(PR_SET_DUMPABLE, 0);
+  auto executable = prepare_child(child);
+  if (!executable) {
+    (void)child.sync->send_error(executable.error());
+    _exit(1);
+  }
+  if (!child.sync->send(SyncMessageType::kReady)) _exit(1);
+  // Nothing of the runtime's may leak into the process: every fd above
+  // stdio is closed on exec, the sync socket included (its end-of-file
+  // tells the parent that execve succeeded).
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  linux::reset_signals();
+  // A detached process outlives the runtime.
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  Error error = linux::exec_process(executable.value(), *child.process);
+  (void)child.sync->send_error(error);
+  _exit(127);
+}
+
+// --- the parent ------------------------------------------------------------
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
+  return fmt::format("exited with status {}", WEXITSTATUS(status));
+}
+
+int exit_code(int wait_status) {
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return WEXITSTATUS(wait_status);
+}
+
+struct ChildReport {
+  bool execed = false;  // false: the child died before kReady
+  UniqueFd pty_master;  // process.terminal without a console socket
+};
+
+// Talk to the child until it has exec'ed (see the protocol at the top).
+Result<ChildReport> drive_child(SyncSocket& sync, const spec::Spec& spec, const StoredState& stored,
+                                const ExecOptions& options) {
+  ChildReport report;
+  bool ready = false;
+  for (;;) {
+    auto message = sync.receive();
+    if (!message) {
+      if (message.error().errno_value() != EPIPE) return message.error();
+      report.execed = ready;
+      return report;
+    }
+    switch (message->type) {
+      case SyncMessageType::kError:
+        return Error(message->payload, message->errno_value);
+      case SyncMessageType::kPtyMaster:
+        if (!options.console_socket.empty())
+          TRY(linux::send_to_console_socket(options.console_socket, message->fd.get()));
+        else
+          report.pty_master = std::move(message->fd);
+        break;
+      case SyncMessageType::kSeccompListener: {
+        ContainerState state = stored.state;
+        state.status = ContainerStatus::Running;
+        const std::string& path = spec.linux->seccomp->listener_path;
+        TRY_CTX(linux::send_seccomp_listener(path, message->fd.get(), state.to_json().dump()),
+                "linux.seccomp.listenerPath {}", path);
+        break;
+      }
+      case SyncMessageType::kReady:
+        ready = true;
+        break;
+      default:
+        return make_error("sync protocol: unexpected message {}",
+                          static_cast<uint32_t>(message->type));
+    }
+  }
+}
+
+// Wait for our child, forwarding the signals exec receives to it.
+Status wait_forwarding_signals(int pidfd, pid_t pid) {
+  auto signals = TRY_VALUE(linux::ForwardedSignals::block());
+  for (;;) {
+    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll");
+    }
+    if (fds[0].revents & POLLIN) return ok();
+    if (fds[1].revents & POLLIN) signals.forward_next(pid);
+  }
+}
+
+void warn_unsupported(const spec::Process& process) {
+  if (!process.apparmor_profile.empty())
+    log::warning("AppArmor profile \"{}\" is not applied: berth has no AppArmor support",
+                 process.apparmor_profile);
+  if (!process.selinux_label.empty())
+    log::warning("SELinux label \"{}\" is not applied: berth has no SELinux support",
+                 process.selinux_label);
+}
+
+}  // namespace
+
+Result<int> exec_in_container(const std::string& state_root, const ExecOptions& options) {
+  TRY(check_options(options));
+  // Held until the process has exec'ed, so that no delete can pull the
+  // container from under the set-up; not while it runs.
+  std::optional<ContainerDirectory> dir;
+  dir.emplace(TRY_VALUE(ContainerDirectory::open(state_root, options.id)));
+  StoredState stored = TRY_VALUE(dir->load());
+  // runc 1.1 refuses only stopped and paused containers: a created one,
+  // whose init still waits for `start`, has its namespaces and cgroup, and
+  // takes an exec as a running one does.
+  switch (current_status(stored, *dir)) {
+    case ContainerStatus::Stopped:
+      return Error(fmt::format("cannot exec in a stopped container \"{}\"", options.id), ESRCH);
+    case ContainerStatus::Paused:
+      // Its cgroup is frozen: the new process would freeze before it ran.
+      return make_error("cannot exec in a paused container \"{}\"", options.id);
+    default:
+      break;
+  }
+
+  // The container-level settings (namespaces, seccomp) come from the
+  // bundle's config.json, as `create` read them.
+  spec::Spec spec = TRY_VALUE(spec::load_spec(stored.state.bundle));
+  if (!spec.linux) return make_error("{}/config.json: linux: required", stored.state.bundle);
+  const spec::Process process = with_container_defaults(options.process, spec);
+  warn_unsupported(process);
+  // Our child sits in the container's pid namespace until its execve: a
+  // process there that may ptrace us must find a sealed copy of the binary.
+  spec::Spec as_exec = spec;
+  as_exec.process = process;
+  if ((linux::container_may_ptrace_runtime(spec) || linux::container_may_ptrace_runtime(as_exec)) &&
+      !linux::running_from_sealed_copy())
+    return linux::reexec_from_sealed_copy();
+
+  UniqueFd init_pidfd = TRY_VALUE(open_init_pidfd(stored));
+  std::vector<NamespaceType> types;
+  for (const spec::Namespace& ns : spec.linux->namespaces) types.push_back(ns.type);
+  auto plan = linux::plan_joining_process(stored.state.pid, types);
+  // The fds were opened by pid: they are init's if init is still alive now.
+  if (has_exited(init_pidfd.get())) return not_running(options.id);
+  if (!plan) return plan.error().add_context("open the container's namespaces");
+
+  std::optional<linux::SeccompFilter> seccomp;
+  if (spec.linux->seccomp)
+    seccomp.emplace(TRY_VALUE(linux::SeccompFilter::compile(*spec.linux->seccomp)));
+  UniqueFd cgroup_fd;
+  if (!stored.cgroup_dir.empty())
+    cgroup_fd = TRY_VALUE(open_file(stored.cgroup_dir, O_RDONLY | O_DIRECTORY));
+
+  auto [parent_sync, child_sync] = TRY_VALUE(SyncSocket::make_pair());
+  int raw_pidfd = -1;
+  pid_t pid = -1;
+  // Armed before clone3 returns: no error path may leave the child behind.
+  // (By pid: an unreaped child's pid cannot be reused.)
+  Defer kill_child([&] {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+  {
+    auto switched = TRY_VALUE(linux::ParentNamespaceSwitch::enter(plan.value(), *spec.linux));
+    // CLONE_INTO_CGROUP: the process is in the container's cgroup before it
+    // runs any code.
+    pid = clone_into_cgroup(cgroup_fd.get(), &raw_pidfd);
+    if (pid < 0 && errno == EBUSY && cgroup_fd) {
+      // cgroup v2's "no internal processes" rule: the container's cgroup has
+      // children with controllers enabled. Join init where it is now, as
+      // runc 1.1 falls back to.
+      std::string fallback = TRY_VALUE(current_cgroup_dir(stored.state.pid));
+      cgroup_fd = TRY_VALUE(open_file(fallback, O_RDONLY | O_DIRECTORY));
+      pid = clone_into_cgroup(cgroup_fd.get(), &raw_pidfd);
+    }
+    if (pid == 0) {
+      dir->close_inherited_lock();
+      parent_sync.close();
+      ExecChild child;
+      child.id = options.id;
+      child.process = &process;
+      child.namespaces = &plan.value();
+      child.seccomp = seccomp ? &*seccomp : nullptr;
+      child.sync = &child_sync;
+      run_exec_child(child);
+    }
+    if (pid < 0) return sys_error("clone3 the process into container \"{}\"", options.id);
+    TRY(switched.restore());
+  }
+  UniqueFd pidfd(raw_pidfd);
+  child_sync.close();
+
+  auto report = TRY_VALUE(drive_child(parent_sync, spec, stored, options));
+  if (!report.execed) {
+    int wait_status = 0;
+    ::waitpid(pid, &wait_status, 0);
+    pid = -1;
+    return make_error("the process {} before its exec", describe_exit(wait_status));
+  }
+  dir.reset();
+  log::debug("exec'ed {} in container {} as pid {}", process.args[0], options.id, pid);
+  if (!options.pid_file.empty())
+    TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid)), "write pid file");
+  if (options.detach) {
+    // Not waited for: once we exit, the process is re-parented, as runc's.
+    kill_child.release();
+    return 0;
+  }
+
+  if (report.pty_master) {
+    linux::copy_window_size(0, report.pty_master.get());
+    TRY(linux::relay_terminal(report.pty_master.get(), pidfd.get(), pid));
+  } else {
+    TRY(wait_forwarding_signals(pidfd.get(), pid));
+  }
+  int wait_status = 0;
+  if (::waitpid(pid, &wait_status, 0) < 0) return sys_error("wait for the exec'ed process");
+  kill_child.release();
+  return exit_code(wait_status);
+}
+
+}  // namespace berth::container
