@@ -34,7 +34,12 @@ bool is_executable_file(const std::string& path) {
 
 Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) {
-    if (::access(name.c_str(), F_OK) < 0) return sys_error("exec: \"{}\"", name);
+    // As runc (Go's exec.LookPath): a file that cannot be executed fails
+    // here, before start, with EACCES (Docker's exit status 126).
+    struct stat st;
+    if (::stat(name.c_str(), &st) < 0) return sys_error("exec: \"{}\"", name);
+    if (!S_ISREG(st.st_mode) || ::access(name.c_str(), X_OK) < 0)
+      return Error(fmt::format("exec: \"{}\": permission denied", name), EACCES);
     return name;
   }
   std::string path_value = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -52,8 +52,7 @@ Command register_exec(CLI::App& app, const GlobalOptions& globals) {
   command->add_flag("-t,--tty", request->tty, "Allocate a pseudo-TTY");
   command->add_flag("-d,--detach", request->detach, "Detached mode: run command in the background");
   command->add_option("-e,--env", request->env, "Set environment variables")
-      ->allow_extra_args(false)
-      ->expected(1);
+      ->allow_extra_args(false);
   command->add_option("-w,--workdir", request->workdir, "Working directory inside the container");
   command->add_option("-u,--user", request->user, "Username or UID (format: <name|uid>[:<group|gid>])");
   return {command, [&globals, command, request]() -> CommandResult {

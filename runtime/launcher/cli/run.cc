@@ -17,7 +17,7 @@ namespace {
 // `-v /a:/b IMAGE` must not take IMAGE as a second volume.
 CLI::Option* repeatable(CLI::App* command, const std::string& name, std::vector<std::string>& values,
                         const std::string& help) {
-  return command->add_option(name, values, help)->allow_extra_args(false)->expected(1);
+  return command->add_option(name, values, help)->allow_extra_args(false);
 }
 
 constexpr const char* kInitBinaryVariable = "BERTH_INIT_BINARY";
