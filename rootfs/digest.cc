@@ -8,9 +8,7 @@ Sha256::Sha256() : context_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
   EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr);
 }
 
-void Sha256::update(const void* data, size_t size) {
-  EVP_DigestUpdate(context_.get(), data, size);
-}
+void Sha256::update(const void* data, size_t size) { EVP_DigestUpdate(context_.get(), data, size); }
 
 std::string Sha256::digest() {
   unsigned char hash[EVP_MAX_MD_SIZE];

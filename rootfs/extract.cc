@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -21,6 +20,7 @@
 
 #include "core/files.h"
 #include "core/unique_fd.h"
+#include "rootfs/digest.h"
 
 namespace berth::rootfs {
 
@@ -105,8 +105,6 @@ Status apply_xattrs(archive_entry* entry, Set set) {
   return ok();
 }
 
-using DigestContext = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
 // SHA-256 of a layer costs about as much CPU as GNU tar's whole extraction,
 // so it runs on its own thread, on the block libarchive is working through.
 class BlockHasher {
@@ -122,8 +120,6 @@ class BlockHasher {
   }
 
   Status start() {
-    if (!digest_ || EVP_DigestInit_ex(digest_.get(), EVP_sha256(), nullptr) != 1)
-      return make_error("initialise sha256");
     try {
       thread_ = std::jthread([this] { run(); });
     } catch (const std::system_error& e) {
@@ -146,31 +142,26 @@ class BlockHasher {
 
   Result<std::string> finish() {
     wait();
-    unsigned char sum[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (!updated_ || EVP_DigestFinal_ex(digest_.get(), sum, &size) != 1)
-      return make_error("compute sha256 of the layer");
-    return fmt::format("sha256:{:02x}", fmt::join(sum, sum + size, ""));
+    return digest_.digest();
   }
 
  private:
-  // The semaphores order every access to pending_, stop_ and updated_.
+  // The semaphores order every access to pending_ and stop_.
   void run() {
     for (;;) {
       work_.acquire();
       if (stop_) return;
-      if (EVP_DigestUpdate(digest_.get(), pending_.data(), pending_.size()) != 1) updated_ = false;
+      digest_.update(pending_.data(), pending_.size());
       idle_.release();
     }
   }
 
-  DigestContext digest_{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+  Sha256 digest_;
   std::binary_semaphore work_{0};
   std::binary_semaphore idle_{0};
   std::span<const std::byte> pending_;
   bool busy_ = false;
   bool stop_ = false;
-  bool updated_ = true;
   std::jthread thread_;
 };
 

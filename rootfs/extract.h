@@ -22,8 +22,8 @@ namespace berth::rootfs {
 
 struct ExtractStats {
   uint64_t entries = 0;
-  uint64_t bytes = 0;          // file contents written
-  std::string input_digest;    // "sha256:<hex>" of the bytes read (the blob as stored)
+  uint64_t bytes = 0;        // file contents written
+  std::string input_digest;  // "sha256:<hex>" of the bytes read (the blob as stored)
 };
 
 // Returns the next block of the archive's bytes; an empty span at the end.

@@ -246,7 +246,8 @@ Result<std::vector<ImageToImport>> read_docker_save(const SourceFiles& source) {
       return make_error("{}: {} layers but the config lists {} diff_ids", where,
                         item["Layers"].size(), diff_ids.size());
     for (size_t l = 0; l < diff_ids.size(); ++l) {
-      if (!item["Layers"][l].is_string()) return make_error("{}: Layers[{}] is not a path", where, l);
+      if (!item["Layers"][l].is_string())
+        return make_error("{}: Layers[{}] is not a path", where, l);
       std::string path = normalize_entry_name(item["Layers"][l]);
       // Layers are stored uncompressed (their digest is the diff_id), or,
       // since Docker 25, as OCI blobs named by their digest.
@@ -299,7 +300,8 @@ Result<std::vector<ImageToImport>> read_oci_layout(const SourceFiles& source) {
     json descriptor = manifests[i];
     std::vector<std::string> names = oci_names(descriptor);
     if (is_index_media_type(descriptor.value("mediaType", ""))) {
-      json nested = json::parse(TRY_VALUE(read_verified_blob(source, descriptor, where)), nullptr, false);
+      json nested =
+          json::parse(TRY_VALUE(read_verified_blob(source, descriptor, where)), nullptr, false);
       if (nested.is_discarded()) return make_error("{}: index is not valid JSON", where);
       descriptor = TRY_VALUE(pick_platform(nested, where));
     }
@@ -310,7 +312,8 @@ Result<std::vector<ImageToImport>> read_oci_layout(const SourceFiles& source) {
       return make_error("{}: the manifest needs \"config\" and \"layers\"", where);
     ImageToImport image;
     image.tags = std::move(names);
-    image.config_bytes = TRY_VALUE(read_verified_blob(source, manifest["config"], where + " config"));
+    image.config_bytes =
+        TRY_VALUE(read_verified_blob(source, manifest["config"], where + " config"));
     auto diff_ids = TRY_VALUE(config_diff_ids(image.config_bytes, where));
     if (diff_ids.size() != manifest["layers"].size())
       return make_error("{}: {} layers but the config lists {} diff_ids", where,
@@ -339,7 +342,8 @@ Result<std::string> uncompressed_digest(const std::string& path) {
     la_int64_t offset;
     int r = archive_read_data_block(archive.get(), &block, &size, &offset);
     if (r == ARCHIVE_EOF) break;
-    if (r != ARCHIVE_OK) return make_error("read {}: {}", path, archive_error_string(archive.get()));
+    if (r != ARCHIVE_OK)
+      return make_error("read {}: {}", path, archive_error_string(archive.get()));
     hash.update(block, size);
   }
   return hash.digest();

@@ -55,8 +55,9 @@ Result<std::vector<std::string>> list_dir(const std::string& path) {
 }
 
 bool valid_name_char(char c) {
-  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-         c == '.' || c == '_' || c == '-' || c == '/' || c == ':';
+  return std::islower(static_cast<unsigned char>(c)) ||
+         std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+         c == '/' || c == ':';
 }
 
 }  // namespace
@@ -64,8 +65,8 @@ bool valid_name_char(char c) {
 Result<std::string> normalize_reference(const std::string& reference) {
   if (reference.empty()) return make_error("empty image reference");
   if (!std::all_of(reference.begin(), reference.end(), valid_name_char))
-    return make_error(
-        "invalid image reference \"{}\": use lowercase letters, digits and . _ - / :", reference);
+    return make_error("invalid image reference \"{}\": use lowercase letters, digits and . _ - / :",
+                      reference);
   // The tag is what follows the last ':' after the last '/' (a registry
   // host may carry a port: "localhost:5000/x").
   size_t slash = reference.rfind('/');
@@ -99,7 +100,7 @@ bool Store::has_layer(const std::string& diff_id) const {
 }
 
 Result<ExtractStats> Store::add_layer(const std::string& diff_id, const LayerReader& reader,
-                                     const std::string& expected_input_digest) {
+                                      const std::string& expected_input_digest) {
   if (!is_sha256_digest(diff_id)) return make_error("layer digest \"{}\" is not sha256", diff_id);
   if (has_layer(diff_id)) return ExtractStats{};
   std::string tmp_template = root_ + "/layers/.extract-XXXXXX";
@@ -115,7 +116,8 @@ Result<ExtractStats> Store::add_layer(const std::string& diff_id, const LayerRea
   // Another import may have finished the same layer meanwhile: keep theirs.
   if (::rename(tmp.c_str(), target.c_str()) < 0 && errno != EEXIST && errno != ENOTEMPTY)
     return sys_error("rename {} to {}", tmp, target);
-  TRY(write_file_atomic(target + ".json", json{{"size", stats.bytes}, {"entries", stats.entries}}.dump()));
+  TRY(write_file_atomic(target + ".json",
+                        json{{"size", stats.bytes}, {"entries", stats.entries}}.dump()));
   return stats;
 }
 
@@ -149,18 +151,20 @@ Result<Image> Store::load_image(const std::string& id, const json& repositories)
   return image;
 }
 
-Result<Image> Store::add_image(const std::string& config_bytes, const std::vector<std::string>& tags) {
+Result<Image> Store::add_image(const std::string& config_bytes,
+                               const std::vector<std::string>& tags) {
   json config = json::parse(config_bytes, nullptr, false);
   if (config.is_discarded() || !config.is_object())
     return make_error("image config is not a JSON object");
-  const json& diff_ids = config.contains("rootfs") ? config["rootfs"].value("diff_ids", json::array())
-                                                   : json::array();
+  const json& diff_ids =
+      config.contains("rootfs") ? config["rootfs"].value("diff_ids", json::array()) : json::array();
   std::vector<std::string> layers;
   for (const json& diff_id : diff_ids) {
     if (!diff_id.is_string() || !is_sha256_digest(diff_id.get<std::string>()))
       return make_error("image config: rootfs.diff_ids: \"{}\" is not a sha256 digest",
                         diff_id.dump());
-    if (!has_layer(diff_id)) return make_error("image config: layer {} is not in the store", diff_id.dump());
+    if (!has_layer(diff_id))
+      return make_error("image config: layer {} is not in the store", diff_id.dump());
     layers.push_back(diff_id);
   }
   if (layers.empty()) return make_error("image config: rootfs.diff_ids lists no layers");
@@ -183,7 +187,8 @@ Result<Image> Store::find_image(const std::string& reference) const {
     auto files = TRY_VALUE(list_dir(root_ + "/images"));
     std::vector<std::string> matches;
     for (const std::string& file : files)
-      if (file.rfind(prefix, 0) == 0 && file.size() == 64 + 5) matches.push_back(file.substr(0, 64));
+      if (file.rfind(prefix, 0) == 0 && file.size() == 64 + 5)
+        matches.push_back(file.substr(0, 64));
     if (matches.size() > 1) return make_error("image id prefix \"{}\" is ambiguous", reference);
     if (matches.size() == 1) return load_image("sha256:" + matches[0], repositories);
   }

@@ -25,12 +25,12 @@ namespace berth::rootfs {
 constexpr const char* kDefaultStoreRoot = "/var/lib/berth";
 
 struct Image {
-  std::string id;                    // "sha256:<hex>" of the config's bytes
-  std::vector<std::string> tags;     // "name:tag", sorted
-  std::vector<std::string> layers;   // diff_ids, bottom first
-  nlohmann::json config;             // the OCI image config document
-  std::string imported;              // RFC3339
-  uint64_t size = 0;                 // bytes of the layers' files
+  std::string id;                   // "sha256:<hex>" of the config's bytes
+  std::vector<std::string> tags;    // "name:tag", sorted
+  std::vector<std::string> layers;  // diff_ids, bottom first
+  nlohmann::json config;            // the OCI image config document
+  std::string imported;             // RFC3339
+  uint64_t size = 0;                // bytes of the layers' files
 };
 
 // Held for the whole of a change to the store (or a read that must see one
@@ -38,6 +38,7 @@ struct Image {
 class StoreLock {
  public:
   explicit StoreLock(UniqueFd fd) : fd_(std::move(fd)) {}
+
  private:
   UniqueFd fd_;
 };

@@ -22,6 +22,7 @@
 #include "linux/exe_protection.h"
 #include "linux/hooks.h"
 #include "linux/namespaces.h"
+#include "linux/process.h"
 #include "linux/seccomp.h"
 #include "linux/terminal.h"
 #include "spec/spec.h"
@@ -135,11 +136,6 @@ Status drive_init(SyncSocket& sync, const spec::Spec& spec, const CreateOptions&
   }
 }
 
-std::string describe_exit(int status) {
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
-  return fmt::format("exited with status {}", WEXITSTATUS(status));
-}
-
 }  // namespace
 
 Result<CreatedContainer> create_container_process(const std::string& state_root,
@@ -246,7 +242,8 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
       int wait_status = 0;
       ::waitpid(pid, &wait_status, 0);
       kill_init.release();
-      return make_error("container init {} before it was ready", describe_exit(wait_status));
+      return make_error("container init {} before it was ready",
+                        linux::describe_wait_status(wait_status));
     }
     return status.error();
   }

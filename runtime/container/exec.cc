@@ -84,15 +84,6 @@ Error not_running(const std::string& id) {
   return Error(fmt::format("container \"{}\" is not running", id), ESRCH);
 }
 
-// A pidfd for the container's init, refusing a pid that was reused by an
-// unrelated process since the container was created.
-Result<UniqueFd> open_init_pidfd(const StoredState& stored) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, stored.state.pid, 0)));
-  if (!pidfd || process_start_time(stored.state.pid) != stored.init_start_time)
-    return not_running(stored.state.id);
-  return pidfd;
-}
-
 bool has_exited(int pidfd) {
   struct pollfd pfd = {pidfd, POLLIN, 0};
   return ::poll(&pfd, 1, 0) != 0;
@@ -191,16 +182,6 @@ Result<std::string> prepare_child(ExecChild& child) {
 
 // --- the parent ------------------------------------------------------------
 
-std::string describe_exit(int status) {
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
-  return fmt::format("exited with status {}", WEXITSTATUS(status));
-}
-
-int exit_code(int wait_status) {
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return WEXITSTATUS(wait_status);
-}
-
 struct ChildReport {
   bool execed = false;  // false: the child died before kReady
   UniqueFd pty_master;  // process.terminal without a console socket
@@ -242,20 +223,6 @@ Result<ChildReport> drive_child(SyncSocket& sync, const spec::Spec& spec, const 
         return make_error("sync protocol: unexpected message {}",
                           static_cast<uint32_t>(message->type));
     }
-  }
-}
-
-// Wait for our child, forwarding the signals exec receives to it.
-Status wait_forwarding_signals(int pidfd, pid_t pid) {
-  auto signals = TRY_VALUE(linux::ForwardedSignals::block());
-  for (;;) {
-    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("poll");
-    }
-    if (fds[0].revents & POLLIN) return ok();
-    if (fds[1].revents & POLLIN) signals.forward_next(pid);
   }
 }
 
@@ -364,7 +331,7 @@ Result<int> exec_in_container(const std::string& state_root, const ExecOptions& 
     int wait_status = 0;
     ::waitpid(pid, &wait_status, 0);
     pid = -1;
-    return make_error("the process {} before its exec", describe_exit(wait_status));
+    return make_error("the process {} before its exec", linux::describe_wait_status(wait_status));
   }
   dir.reset();
   log::debug("exec'ed {} in container {} as pid {}", process.args[0], options.id, pid);
@@ -380,12 +347,12 @@ Result<int> exec_in_container(const std::string& state_root, const ExecOptions& 
     linux::copy_window_size(0, report.pty_master.get());
     TRY(linux::relay_terminal(report.pty_master.get(), pidfd.get(), pid));
   } else {
-    TRY(wait_forwarding_signals(pidfd.get(), pid));
+    TRY(linux::wait_forwarding_signals(pidfd.get(), pid));
   }
   int wait_status = 0;
   if (::waitpid(pid, &wait_status, 0) < 0) return sys_error("wait for the exec'ed process");
   kill_child.release();
-  return exit_code(wait_status);
+  return linux::exit_status(wait_status);
 }
 
 }  // namespace berth::container

@@ -21,6 +21,7 @@
 #include "linux/cgroup.h"
 #include "linux/forwarded_signals.h"
 #include "linux/hooks.h"
+#include "linux/process.h"
 #include "linux/terminal.h"
 
 namespace berth::container {
@@ -45,16 +46,6 @@ std::string state_json(StoredState stored, ContainerStatus status) {
   stored.state.status = status;
   if (status == ContainerStatus::Stopped) stored.state.pid = 0;
   return stored.state.to_json().dump();
-}
-
-// A pidfd for the container's init, refusing a pid that was reused by an
-// unrelated process since the container was created.
-Result<UniqueFd> open_init_pidfd(const StoredState& stored) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, stored.state.pid, 0)));
-  if (!pidfd) return sys_error("pidfd_open {}", stored.state.pid);
-  if (process_start_time(stored.state.pid) != stored.init_start_time)
-    return Error(fmt::format("container \"{}\" is not running", stored.state.id), ESRCH);
-  return pidfd;
 }
 
 Status wait_for_exit(int pidfd, int timeout_ms) {
@@ -124,25 +115,6 @@ Status start_locked(ContainerDirectory& dir, const StoredState& stored) {
   if (auto status = linux::run_hooks("poststart", stored_hooks(stored, "poststart"), json); !status)
     log::warning("{}", status.error().message());
   return ok();
-}
-
-int exit_code(int wait_status) {
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return WEXITSTATUS(wait_status);
-}
-
-// Wait for our child init, forwarding the signals `run` receives to it.
-Status wait_forwarding_signals(int pidfd, pid_t pid) {
-  auto signals = TRY_VALUE(linux::ForwardedSignals::block());
-  for (;;) {
-    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("poll");
-    }
-    if (fds[0].revents & POLLIN) return ok();
-    if (fds[1].revents & POLLIN) signals.forward_next(pid);
-  }
 }
 
 }  // namespace
@@ -248,12 +220,12 @@ Result<int> run_container(const std::string& state_root, const CreateOptions& op
   if (created.pty_master)
     TRY(linux::relay_terminal(created.pty_master.get(), created.pidfd.get(), created.pid));
   else
-    TRY(wait_forwarding_signals(created.pidfd.get(), created.pid));
+    TRY(linux::wait_forwarding_signals(created.pidfd.get(), created.pid));
   int wait_status = 0;
   if (::waitpid(created.pid, &wait_status, 0) < 0) return sys_error("wait for the container");
   cleanup.release();
   TRY(delete_container(state_root, options.id, true));
-  return exit_code(wait_status);
+  return linux::exit_status(wait_status);
 }
 
 }  // namespace berth::container

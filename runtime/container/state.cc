@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +168,13 @@ std::string rfc3339_now() {
   char date[32];
   ::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:09d}Z", date, ts.tv_nsec);
+}
+
+Result<UniqueFd> open_init_pidfd(const StoredState& stored) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, stored.state.pid, 0)));
+  if (!pidfd || process_start_time(stored.state.pid) != stored.init_start_time)
+    return Error(fmt::format("container \"{}\" is not running", stored.state.id), ESRCH);
+  return pidfd;
 }
 
 }  // namespace berth::container

@@ -56,6 +56,11 @@ class ContainerDirectory {
 // The status of a stored container, from the kernel's view of its init.
 ContainerStatus current_status(const StoredState& stored, const ContainerDirectory& dir);
 
+// A pidfd for the container's init, refusing a pid that was reused by an
+// unrelated process since the container was created ("container \"id\" is
+// not running", ESRCH).
+Result<UniqueFd> open_init_pidfd(const StoredState& stored);
+
 // Start time of pid from /proc/<pid>/stat (0 if gone), and whether it is a zombie.
 unsigned long long process_start_time(pid_t pid, bool* zombie = nullptr);
 

@@ -100,7 +100,8 @@ Result<SecurityOptions> parse_security_options(const std::vector<std::string>& f
   return security;
 }
 
-Result<json> seccomp_profile(const SecurityOptions& security, const std::vector<std::string>& caps) {
+Result<json> seccomp_profile(const SecurityOptions& security,
+                             const std::vector<std::string>& caps) {
   if (security.seccomp_unconfined) return json();
   if (security.seccomp_file.empty()) return docker_default_seccomp(caps);
   auto text = TRY_VALUE(read_file(security.seccomp_file));
@@ -198,7 +199,8 @@ Result<json> make_container_spec(const RunOptions& options, const SpecInputs& in
   spec["hostname"] = inputs.hostname;
 
   json& mounts = spec["mounts"];
-  if (!inputs.init_binary.empty()) mounts.push_back(bind_mount(inputs.init_binary, kInitPath, true));
+  if (!inputs.init_binary.empty())
+    mounts.push_back(bind_mount(inputs.init_binary, kInitPath, true));
   for (const std::string& flag : options.tmpfs) {
     auto tmpfs = TRY_VALUE(parse_tmpfs(flag));
     json tmpfs_options = {"nosuid", "nodev", "noexec"};
@@ -214,8 +216,11 @@ Result<json> make_container_spec(const RunOptions& options, const SpecInputs& in
   }
 
   json& linux = spec["linux"];
-  json namespaces = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}},
-                     {{"type", "mount"}}, {{"type", "cgroup"}}};
+  json namespaces = {{{"type", "pid"}},
+                     {{"type", "ipc"}},
+                     {{"type", "uts"}},
+                     {{"type", "mount"}},
+                     {{"type", "cgroup"}}};
   if (options.network == "none")
     namespaces.push_back({{"type", "network"}});
   else if (options.network != "host")

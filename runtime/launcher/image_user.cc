@@ -7,23 +7,12 @@
 #include <optional>
 
 #include "core/files.h"
+#include "core/strings.h"
 #include "linux/mounts.h"
 
 namespace berth::launcher {
 
 namespace {
-
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
-}
 
 bool is_number(const std::string& text) {
   return !text.empty() && text.size() < 11 && std::all_of(text.begin(), text.end(), ::isdigit);
@@ -31,7 +20,7 @@ bool is_number(const std::string& text) {
 
 // A missing file is no entries: images without /etc/passwd take numeric ids.
 Result<std::vector<std::vector<std::string>>> read_colon_file(int rootfs_fd,
-                                                               const std::string& path) {
+                                                              const std::string& path) {
   auto fd = linux::open_in_rootfs(rootfs_fd, path, O_RDONLY);
   if (!fd) {
     if (fd.error().errno_value() == ENOENT) return std::vector<std::vector<std::string>>{};
@@ -96,7 +85,8 @@ Result<ResolvedUser> resolve_user(int rootfs_fd, const std::string& user) {
       if (entry.size() < 4 || !is_number(entry[2])) continue;
       std::vector<std::string> members = split(entry[3], ',');
       auto gid = static_cast<gid_t>(std::stoul(entry[2]));
-      if (gid != resolved.gid && std::find(members.begin(), members.end(), user_name) != members.end())
+      if (gid != resolved.gid &&
+          std::find(members.begin(), members.end(), user_name) != members.end())
         resolved.additional_gids.push_back(gid);
     }
   }

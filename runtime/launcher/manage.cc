@@ -109,7 +109,8 @@ Result<int> exec_in_container(const ContainerRecords& records, const std::string
     auto entry = expand_env_flag(flag);
     if (!entry) continue;
     std::string name = entry->substr(0, entry->find('='));
-    std::erase_if(process.env, [&](const std::string& e) { return e.substr(0, e.find('=')) == name; });
+    std::erase_if(process.env,
+                  [&](const std::string& e) { return e.substr(0, e.find('=')) == name; });
     process.env.push_back(*entry);
   }
   if (!request.workdir.empty()) process.cwd = request.workdir;

@@ -36,10 +36,14 @@ bool is_hex(const std::string& text) {
 
 const char* to_string(RecordStatus status) {
   switch (status) {
-    case RecordStatus::Created: return "created";
-    case RecordStatus::Running: return "running";
-    case RecordStatus::Paused: return "paused";
-    case RecordStatus::Exited: return "exited";
+    case RecordStatus::Created:
+      return "created";
+    case RecordStatus::Running:
+      return "running";
+    case RecordStatus::Paused:
+      return "paused";
+    case RecordStatus::Exited:
+      return "exited";
   }
   return "unknown";
 }
@@ -73,7 +77,8 @@ ContainerRecord ContainerRecord::from_json(const json& j) {
   r.created = j.value("created", "");
   r.started = j.value("started", "");
   r.finished = j.value("finished", "");
-  if (j.contains("exit_code") && j["exit_code"].is_number_integer()) r.exit_code = j["exit_code"].get<int>();
+  if (j.contains("exit_code") && j["exit_code"].is_number_integer())
+    r.exit_code = j["exit_code"].get<int>();
   r.detached = j.value("detached", false);
   r.remove_on_exit = j.value("remove_on_exit", false);
   r.tty = j.value("tty", false);
@@ -126,8 +131,9 @@ Result<std::vector<ContainerRecord>> ContainerRecords::list() const {
     auto record = load(id);
     if (record) records.push_back(std::move(record.value()));  // half-made or removed meanwhile
   }
-  std::sort(records.begin(), records.end(),
-            [](const ContainerRecord& a, const ContainerRecord& b) { return a.created > b.created; });
+  std::sort(records.begin(), records.end(), [](const ContainerRecord& a, const ContainerRecord& b) {
+    return a.created > b.created;
+  });
   return records;
 }
 
@@ -159,11 +165,15 @@ RecordStatus ContainerRecords::status(const ContainerRecord& record) const {
   auto state = container::container_state(state_root(), record.id);
   if (state) {
     switch (state->status) {
-      case container::ContainerStatus::Running: return RecordStatus::Running;
-      case container::ContainerStatus::Paused: return RecordStatus::Paused;
+      case container::ContainerStatus::Running:
+        return RecordStatus::Running;
+      case container::ContainerStatus::Paused:
+        return RecordStatus::Paused;
       case container::ContainerStatus::Creating:
-      case container::ContainerStatus::Created: return RecordStatus::Created;
-      case container::ContainerStatus::Stopped: return RecordStatus::Exited;
+      case container::ContainerStatus::Created:
+        return RecordStatus::Created;
+      case container::ContainerStatus::Stopped:
+        return RecordStatus::Exited;
     }
   }
   return record.started.empty() && !record.exit_code ? RecordStatus::Created : RecordStatus::Exited;

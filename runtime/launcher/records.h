@@ -29,7 +29,7 @@ enum class RecordStatus { Created, Running, Paused, Exited };
 const char* to_string(RecordStatus status);
 
 struct ContainerRecord {
-  std::string id;     // 64 hex
+  std::string id;  // 64 hex
   std::string name;
   std::string image;  // as the user named it
   std::string image_id;
@@ -51,6 +51,7 @@ struct ContainerRecord {
 class RecordLock {
  public:
   explicit RecordLock(UniqueFd fd) : fd_(std::move(fd)) {}
+
  private:
   UniqueFd fd_;
 };

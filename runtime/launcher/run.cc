@@ -18,6 +18,7 @@
 #include "core/files.h"
 #include "launcher/container_spec.h"
 #include "linux/mounts.h"
+#include "linux/process.h"
 #include "linux/terminal.h"
 #include "rootfs/overlay.h"
 #include "rootfs/store.h"
@@ -49,22 +50,19 @@ Status prepare_volumes(const RunOptions& options, std::vector<json>& mounts) {
 
 unsigned long long own_start_time() { return container::process_start_time(::getpid()); }
 
-int wait_status_to_exit_code(int status) {
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
-}
-
 // The monitor tells `berth run -d` how the start went: "0\n" for success,
 // or "<errno>\n<message>" for the error, then closes the pipe.
 void report_start(int fd, const Status& status) {
   std::string message =
-      status ? "0\n" : fmt::format("{}\n{}", status.error().errno_value(), status.error().message());
+      status ? "0\n"
+             : fmt::format("{}\n{}", status.error().errno_value(), status.error().message());
   (void)write_all(fd, message.data(), message.size());
 }
 
 Status read_start_report(int fd) {
   auto text = TRY_VALUE(read_fd(fd));
-  if (text.empty()) return make_error("the container's monitor exited before the container started");
+  if (text.empty())
+    return make_error("the container's monitor exited before the container started");
   size_t newline = text.find('\n');
   int errno_value = std::atoi(text.substr(0, newline).c_str());
   if (text == "0\n") return ok();
@@ -120,7 +118,7 @@ Status wait_for_pidfd(int pidfd) {
     (void)wait_for_pidfd(created->pidfd.get());
   int status = 0;
   std::optional<int> exit_code;
-  if (::waitpid(created->pid, &status, 0) == created->pid) exit_code = wait_status_to_exit_code(status);
+  if (::waitpid(created->pid, &status, 0) == created->pid) exit_code = linux::exit_status(status);
   if (auto finished = finish_container(records, record.id, exit_code, false); !finished)
     fmt::print(stderr, "berth monitor: {}\n", finished.error().message());
   _exit(0);

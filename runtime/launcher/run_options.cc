@@ -6,21 +6,11 @@
 #include <cstdlib>
 
 #include "core/files.h"
+#include "core/strings.h"
 
 namespace berth::launcher {
 
 namespace {
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
-}
 
 std::string trim(const std::string& text) {
   size_t begin = text.find_first_not_of(" \t\r");
@@ -45,8 +35,8 @@ Result<VolumeFlag> parse_volume(const std::string& text) {
     }
   }
   if (volume.host.empty() || volume.host[0] != '/')
-    return make_error(
-        "-v {}: the host path must be absolute (named volumes are not supported)", text);
+    return make_error("-v {}: the host path must be absolute (named volumes are not supported)",
+                      text);
   if (volume.container.empty() || volume.container[0] != '/')
     return make_error("-v {}: the container path must be absolute", text);
   if (volume.container == "/") return make_error("-v {}: cannot mount a volume on /", text);
@@ -114,7 +104,8 @@ Result<std::vector<std::string>> read_env_file(const std::string& path) {
     ++line_number;
     std::string line = trim(raw);
     if (line.empty() || line[0] == '#') continue;
-    if (line[0] == '=') return make_error("--env-file {} line {}: no variable name", path, line_number);
+    if (line[0] == '=')
+      return make_error("--env-file {} line {}: no variable name", path, line_number);
     if (auto entry = expand_env_flag(line)) env.push_back(*entry);
   }
   return env;

@@ -24,14 +24,14 @@ struct TmpfsFlag {
 
 struct RunOptions {
   std::string image;
-  std::vector<std::string> command;         // replaces the image's Cmd when given
-  std::optional<std::string> entrypoint;    // "" clears the image's Entrypoint
-  std::vector<std::string> env;             // -e KEY=VALUE or KEY (from our environment)
+  std::vector<std::string> command;       // replaces the image's Cmd when given
+  std::optional<std::string> entrypoint;  // "" clears the image's Entrypoint
+  std::vector<std::string> env;           // -e KEY=VALUE or KEY (from our environment)
   std::vector<std::string> env_files;
   std::string workdir;
   std::string user;
-  std::vector<std::string> volumes;         // -v HOST:CTR[:ro]
-  std::vector<std::string> tmpfs;           // --tmpfs CTR[:OPTIONS]
+  std::vector<std::string> volumes;  // -v HOST:CTR[:ro]
+  std::vector<std::string> tmpfs;    // --tmpfs CTR[:OPTIONS]
   std::string hostname;
   std::string name;
   bool interactive = false;
@@ -40,12 +40,12 @@ struct RunOptions {
   bool remove = false;
   bool init = false;
   bool read_only = false;
-  std::string memory;                       // "512m"
-  int64_t pids_limit = 0;                   // 0: none
-  std::string cpus;                         // "1.5"
+  std::string memory;      // "512m"
+  int64_t pids_limit = 0;  // 0: none
+  std::string cpus;        // "1.5"
   std::vector<std::string> cap_add, cap_drop;
-  std::vector<std::string> security_opts;   // seccomp=unconfined|FILE, no-new-privileges[:true]
-  std::string network = "none";             // none | host
+  std::vector<std::string> security_opts;  // seccomp=unconfined|FILE, no-new-privileges[:true]
+  std::string network = "none";            // none | host
 };
 
 Result<VolumeFlag> parse_volume(const std::string& text);

@@ -1,5 +1,6 @@
 #include "linux/forwarded_signals.h"
 
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -34,6 +35,19 @@ int ForwardedSignals::forward_next(pid_t pid) {
   int sig = static_cast<int>(info.ssi_signo);
   if (sig != SIGWINCH) ::kill(pid, sig);
   return sig;
+}
+
+Status wait_forwarding_signals(int pidfd, pid_t pid) {
+  auto signals = TRY_VALUE(ForwardedSignals::block());
+  for (;;) {
+    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll");
+    }
+    if (fds[0].revents & POLLIN) return ok();
+    if (fds[1].revents & POLLIN) signals.forward_next(pid);
+  }
 }
 
 }  // namespace berth::linux

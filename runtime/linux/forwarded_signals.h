@@ -33,4 +33,8 @@ class ForwardedSignals {
   bool restore_ = false;
 };
 
+// Wait until our child (pidfd) exits, forwarding the signals we receive to
+// it (pid), as a foreground `run` or `exec` does.
+Status wait_forwarding_signals(int pidfd, pid_t pid);
+
 }  // namespace berth::linux

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +56,16 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     start = end + 1;
   }
   return Error(fmt::format("exec: \"{}\": executable file not found in $PATH", name), ENOENT);
+}
+
+int exit_status(int wait_status) {
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return WEXITSTATUS(wait_status);
+}
+
+std::string describe_wait_status(int wait_status) {
+  if (WIFSIGNALED(wait_status)) return fmt::format("killed by signal {}", WTERMSIG(wait_status));
+  return fmt::format("exited with status {}", WEXITSTATUS(wait_status));
 }
 
 void reset_signals() {

@@ -25,6 +25,12 @@ void reset_signals();
 // execve; only returns on failure.
 Error exec_process(const std::string& path, const spec::Process& process);
 
+// A waitpid status as a shell's exit status: the code, or 128+N when killed
+// by signal N.
+int exit_status(int wait_status);
+// "exited with status 1", "killed by signal 9".
+std::string describe_wait_status(int wait_status);
+
 // hostname, domainname, and sysctls written under /proc/sys.
 Status apply_kernel_settings(const spec::Spec& spec);
 

@@ -38,6 +38,12 @@ Command register_stop(CLI::App& app, const GlobalOptions& globals);
 Command register_kill(CLI::App& app, const GlobalOptions& globals);
 Command register_rm(CLI::App& app, const GlobalOptions& globals);
 
+// Runs action on each named container, printing each name that succeeded
+// and each failure but the last, which is returned (Docker's behaviour for
+// stop, kill, rm).
+CommandResult for_each_container(const std::vector<std::string>& names,
+                                 const std::function<Status(const std::string&)>& action);
+
 // "3 seconds ago", "2 hours ago": Docker's human durations since an RFC3339 time.
 std::string human_since(const std::string& rfc3339);
 std::string human_duration(long long seconds);

@@ -1,7 +1,8 @@
+#include "rootfs/import.h"
+
 #include <memory>
 
 #include "launcher/cli/commands.h"
-#include "rootfs/import.h"
 
 namespace berth::launcher_cli {
 

@@ -1,7 +1,7 @@
 #include <memory>
 
-#include "launcher/cli/commands.h"
 #include "core/files.h"
+#include "launcher/cli/commands.h"
 #include "launcher/records.h"
 
 namespace berth::launcher_cli {
@@ -27,9 +27,10 @@ json describe_container(const launcher::ContainerRecords& records,
           {"Name", "/" + record.name},
           {"Created", record.created},
           {"Path", record.command.empty() ? "" : record.command[0]},
-          {"Args", record.command.size() > 1 ? json(std::vector<std::string>(
-                                                    record.command.begin() + 1, record.command.end()))
-                                             : json::array()},
+          {"Args",
+           record.command.size() > 1
+               ? json(std::vector<std::string>(record.command.begin() + 1, record.command.end()))
+               : json::array()},
           {"State", state},
           {"Image", record.image_id},
           {"Config", {{"Image", record.image}, {"Tty", record.tty}}},

@@ -30,10 +30,10 @@ int run_main(int argc, char** argv) {
   app.add_option("--root", globals.root, "where images and containers are stored")
       ->capture_default_str();
   std::vector<Command> commands = {
-      register_run(app, globals),    register_import(app, globals), register_images(app, globals),
-      register_rmi(app, globals),    register_inspect(app, globals), register_ps(app, globals),
-      register_logs(app, globals),   register_exec(app, globals),   register_stop(app, globals),
-      register_kill(app, globals),   register_rm(app, globals),
+      register_run(app, globals),  register_import(app, globals),  register_images(app, globals),
+      register_rmi(app, globals),  register_inspect(app, globals), register_ps(app, globals),
+      register_logs(app, globals), register_exec(app, globals),    register_stop(app, globals),
+      register_kill(app, globals), register_rm(app, globals),
   };
   app.require_subcommand(1, 1);
   try {

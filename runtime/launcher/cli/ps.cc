@@ -20,8 +20,10 @@ std::string describe_status(const launcher::ContainerRecords& records,
       std::string since = human_since(record.started);  // "5 seconds ago"
       return "Up " + since.substr(0, since.size() - 4);
     }
-    case launcher::RecordStatus::Paused: return "Up (Paused)";
-    case launcher::RecordStatus::Created: return "Created";
+    case launcher::RecordStatus::Paused:
+      return "Up (Paused)";
+    case launcher::RecordStatus::Created:
+      return "Created";
     case launcher::RecordStatus::Exited:
       return fmt::format("Exited ({}) {}", record.exit_code ? *record.exit_code : -1,
                          human_since(record.finished.empty() ? record.started : record.finished));

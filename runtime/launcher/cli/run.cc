@@ -1,13 +1,13 @@
-#include <unistd.h>
+#include "launcher/run.h"
 
-#include <memory>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 
 #include "launcher/cli/commands.h"
 #include "launcher/container_spec.h"
-#include "launcher/run.h"
 #include "linux/exe_protection.h"
 
 namespace berth::launcher_cli {
@@ -15,8 +15,8 @@ namespace {
 
 // Each use of a repeatable flag takes exactly one value, as in Docker:
 // `-v /a:/b IMAGE` must not take IMAGE as a second volume.
-CLI::Option* repeatable(CLI::App* command, const std::string& name, std::vector<std::string>& values,
-                        const std::string& help) {
+CLI::Option* repeatable(CLI::App* command, const std::string& name,
+                        std::vector<std::string>& values, const std::string& help) {
   return command->add_option(name, values, help)->allow_extra_args(false);
 }
 
@@ -52,16 +52,19 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
   repeatable(command, "-e,--env", options->env, "Set an environment variable (KEY=VALUE or KEY)");
   repeatable(command, "--env-file", options->env_files, "Read environment variables from a file");
   command->add_option("-w,--workdir", options->workdir, "Working directory inside the container");
-  command->add_option("-u,--user", options->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  command->add_option("-u,--user", options->user,
+                      "Username or UID (format: <name|uid>[:<group|gid>])");
   command->add_option("--entrypoint", *entrypoint, "Overwrite the image's ENTRYPOINT");
   repeatable(command, "-v,--volume", options->volumes, "Bind mount a volume (HOST:CONTAINER[:ro])");
   repeatable(command, "--tmpfs", options->tmpfs, "Mount a tmpfs (CONTAINER[:OPTIONS])");
   command->add_option("-h,--hostname", options->hostname, "Container host name");
-  command->add_flag("--init", options->init, "Run an init inside the container that forwards signals and reaps processes");
+  command->add_flag("--init", options->init,
+                    "Run an init inside the container that forwards signals and reaps processes");
   command->add_option("-m,--memory", options->memory, "Memory limit (e.g. 512m)");
   command->add_option("--pids-limit", options->pids_limit, "Tune container pids limit");
   command->add_option("--cpus", options->cpus, "Number of CPUs (e.g. 1.5)");
-  command->add_flag("--read-only", options->read_only, "Mount the container's root filesystem as read only");
+  command->add_flag("--read-only", options->read_only,
+                    "Mount the container's root filesystem as read only");
   repeatable(command, "--cap-add", options->cap_add, "Add Linux capabilities");
   repeatable(command, "--cap-drop", options->cap_drop, "Drop Linux capabilities");
   repeatable(command, "--security-opt", options->security_opts,
@@ -71,7 +74,8 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
   return {command, [&globals, command, options, entrypoint]() -> CommandResult {
             if (command->count("--entrypoint")) options->entrypoint = *entrypoint;
             std::vector<std::string> rest = command->remaining(true);
-            if (rest.empty()) return make_error("\"berth run\" requires at least 1 argument: IMAGE");
+            if (rest.empty())
+              return make_error("\"berth run\" requires at least 1 argument: IMAGE");
             options->image = rest[0];
             options->command.assign(rest.begin() + 1, rest.end());
             launcher::LauncherPaths paths{globals.root, init_binary_path()};
