@@ -35,6 +35,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -261,7 +262,13 @@ Result<int> exec_in_container(const std::string& state_root, const ExecOptions& 
   // bundle's config.json, as `create` read them.
   spec::Spec spec = TRY_VALUE(spec::load_spec(stored.state.bundle));
   if (!spec.linux) return make_error("{}/config.json: linux: required", stored.state.bundle);
-  const spec::Process process = with_container_defaults(options.process, spec);
+  spec::Process process = with_container_defaults(options.process, spec);
+  // A pty relayed to our terminal gets its size before the process runs
+  // (copying it after the exec would race the process's first look).
+  struct winsize size = {};
+  if (process.terminal && !process.console_size && options.console_socket.empty() &&
+      !options.detach && ::ioctl(0, TIOCGWINSZ, &size) == 0 && size.ws_row > 0)
+    process.console_size = spec::ConsoleSize{size.ws_row, size.ws_col};
   warn_unsupported(process);
   // Our child sits in the container's pid namespace until its execve: a
   // process there that may ptrace us must find a sealed copy of the binary.

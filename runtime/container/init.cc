@@ -99,7 +99,10 @@ void run_container_init(InitContext& context) {
   int start_fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
   if (start_fd < 0) die(sys_error("open exec fifo {}", fifo));
   if (::write(start_fd, "0", 1) != 1) die(sys_error("write exec fifo"));
-  ::close(start_fd);
+  // start_fd stays open, close-on-exec: `start` waits for its end-of-file,
+  // so it returns (and runs the poststart hooks) only once the user's
+  // process is exec'ed, after the startContainer hooks, as the runtime
+  // spec orders them.
   ::close(context.exec_fifo);
 
   const spec::Spec& spec = *context.spec;

@@ -100,15 +100,28 @@ Status start_locked(ContainerDirectory& dir, const StoredState& stored) {
   // O_NONBLOCK: opening for reading must not wait for a writer that died;
   // the init, blocked opening the fifo for writing, is released by this.
   auto fifo = TRY_VALUE(open_file(dir.fifo_path(), O_RDONLY | O_NONBLOCK));
+  // First init's byte (it was released), then the end-of-file of its
+  // close-on-exec end: the user's process has been exec'ed (or init died
+  // in its startContainer hooks, which then said why on its stderr).
   struct pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+  bool released = false;
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return sys_error("wait for the container to start");
     }
-    char byte;
-    if ((fds[0].revents & POLLIN) && ::read(fifo.get(), &byte, 1) == 1) break;
-    if (fds[1].revents & POLLIN) return make_error("container init exited before it was started");
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      char byte;
+      ssize_t n = ::read(fifo.get(), &byte, 1);
+      if (n == 1) released = true;
+      if (n == 0 && released) break;
+      if (n == 0) return make_error("container init exited before it was started");
+      if (n < 0 && errno != EAGAIN && errno != EINTR) return sys_error("read {}", dir.fifo_path());
+    }
+    if (fds[1].revents & POLLIN) {
+      if (!released) return make_error("container init exited before it was started");
+      break;
+    }
   }
   if (::unlink(dir.fifo_path().c_str()) < 0) return sys_error("remove {}", dir.fifo_path());
   std::string json = state_json(stored, ContainerStatus::Running);
