@@ -43,12 +43,15 @@ Result<json> read_json(const std::string& path) {
   return document;
 }
 
-Result<std::vector<std::string>> list_dir(const std::string& path) {
+Result<std::vector<std::string>> list_dir(const std::string& path, bool hidden = false) {
   std::vector<std::string> names;
   DIR* dir = ::opendir(path.c_str());
   if (!dir) return sys_error("open directory {}", path);
-  while (struct dirent* entry = ::readdir(dir))
-    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+  while (struct dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (hidden || name[0] != '.') names.emplace_back(name);
+  }
   ::closedir(dir);
   std::sort(names.begin(), names.end());
   return names;
@@ -88,6 +91,10 @@ Result<StoreLock> Store::lock() const {
   auto fd = TRY_VALUE(open_file(root_ + "/store.lock", O_RDWR | O_CREAT, 0600));
   while (::flock(fd.get(), LOCK_EX) < 0)
     if (errno != EINTR) return sys_error("lock {}/store.lock", root_);
+  // Layers are extracted only under this lock: a temp dir seen now is what
+  // an import that was killed left behind.
+  for (const std::string& name : TRY_VALUE(list_dir(root_ + "/layers", true)))
+    if (name.rfind(".extract-", 0) == 0) TRY(remove_tree(root_ + "/layers/" + name));
   return StoreLock(std::move(fd));
 }
 

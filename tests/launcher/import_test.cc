@@ -77,6 +77,17 @@ TEST_F(ImportTest, ImportsAGzipRootfsTarball) {
   EXPECT_EQ(run.out, "root:x:0:\napp:x:1000:\nnobody:x:65534:\n") << run;
 }
 
+TEST_F(ImportTest, HalfExtractedLayerOfAKilledImportIsRemovedByTheNextImport) {
+  // What an import killed during extraction leaves: its temp dir.
+  std::string stale = root_ + "/layers/.extract-killed";
+  ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0);
+  write_file(stale + "/half-written", "x");
+  ProcessResult imported =
+      Berth({"import", "--rootfs", busybox_images().rootfs_tar_gz, "busybox:after-crash"});
+  ASSERT_TRUE(imported.succeeded()) << imported;
+  EXPECT_FALSE(path_exists(stale)) << "the stale extraction dir is still there";
+}
+
 TEST_F(ImportTest, RootfsImportNeedsAName) {
   ProcessResult imported = Berth({"import", "--rootfs", busybox_images().rootfs_tar});
   EXPECT_EQ(imported.exit_code, 125) << imported;
