@@ -20,6 +20,7 @@
 #include <future>
 #include <thread>
 
+#include "console_socket.h"
 #include "harness.h"
 
 namespace berth::itest {
@@ -388,83 +389,25 @@ class ExecTerminalTest : public ExecTest {
   void SetUp() override {
     ExecTest::SetUp();
     if (HasFatalFailure()) return;
-    socket_path_ = dir_ + "/console.sock";
-    listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    ASSERT_TRUE(listener_.valid()) << strerror(errno);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket_path_.c_str(), sizeof address.sun_path - 1);
-    ASSERT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0)
-        << strerror(errno);
-    ASSERT_EQ(::listen(listener_.get(), 1), 0) << strerror(errno);
+    std::string failure = console_.listen(dir_ + "/console.sock");
+    ASSERT_EQ(failure, "");
   }
 
-  // The one fd the runtime sent over the console socket.
-  UniqueFd ReceiveMaster() {
-    pollfd entry{listener_.get(), POLLIN, 0};
-    if (::poll(&entry, 1, 5000) != 1) {
-      ADD_FAILURE() << "the runtime never connected to the console socket";
-      return UniqueFd();
-    }
-    UniqueFd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!connection) {
-      ADD_FAILURE() << "accept: " << strerror(errno);
-      return UniqueFd();
-    }
-    char data[256];
-    iovec io{data, sizeof data};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    msghdr message{};
-    message.msg_iov = &io;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    if (::recvmsg(connection.get(), &message, MSG_CMSG_CLOEXEC) < 0) {
-      ADD_FAILURE() << "recvmsg: " << strerror(errno);
-      return UniqueFd();
-    }
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    if (!header || header->cmsg_type != SCM_RIGHTS) {
-      ADD_FAILURE() << "the console socket carried no fd";
-      return UniqueFd();
-    }
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
-    return UniqueFd(fd);
-  }
-
-  // What the terminal on master shows until `until` (or EIO, or timeout).
-  static std::string ReadUntil(int master, const std::string& until,
-                               std::chrono::milliseconds timeout = 5s) {
-    std::string seen;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (seen.find(until) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd entry{master, POLLIN, 0};
-      if (::poll(&entry, 1, 100) <= 0) continue;
-      char buffer[1024];
-      ssize_t n = ::read(master, buffer, sizeof buffer);
-      if (n <= 0) break;
-      seen.append(buffer, static_cast<size_t>(n));
-    }
-    return seen;
-  }
-
-  std::string socket_path_;
-  UniqueFd listener_;
+  ConsoleSocket console_;
 };
 
 TEST_F(ExecTerminalTest, TtyWithConsoleSocketGivesThePtyMaster) {
   std::string id = NewId();
   ASSERT_NO_FATAL_FAILURE(StartContainer(id));
   ProcessResult result = Exec(id, {"sh", "-c", "tty; readlink /proc/self/fd/2; echo ok-$((6*7))"},
-                              {"--detach", "--tty", "--console-socket", socket_path_});
+                              {"--detach", "--tty", "--console-socket", console_.path()});
   ASSERT_TRUE(result.succeeded()) << result;
-  UniqueFd master = ReceiveMaster();
+  UniqueFd master = console_.receive_master();
   ASSERT_TRUE(master.valid());
   unsigned int pty_number = 0;
   EXPECT_EQ(::ioctl(master.get(), TIOCGPTN, &pty_number), 0)
       << "not a pty master: " << strerror(errno);
-  std::string seen = ReadUntil(master.get(), "ok-42\r\n");
+  std::string seen = read_terminal_until(master.get(), "ok-42\r\n");
   // The container's own devpts, where the container had no pty yet.
   EXPECT_EQ(seen, "/dev/pts/0\r\n/dev/pts/0\r\nok-42\r\n");
 }
@@ -515,7 +458,7 @@ TEST_F(ExecTerminalTest, TtyInTheForegroundRelaysTheCallersTerminal) {
     ::execv(c_argv[0], c_argv.data());
     _exit(121);
   }
-  std::string output = ReadUntil(master.get(), "done-42", 10s);
+  std::string output = read_terminal_until(master.get(), "done-42", 10s);
   UniqueFd pidfd = open_pidfd(pid);
   bool exited = wait_for_exit(pidfd.get(), 5s);
   if (!exited) ::kill(pid, SIGKILL);
