@@ -228,7 +228,11 @@ Result<json> make_container_spec(const RunOptions& options, const SpecInputs& in
   linux["namespaces"] = namespaces;
   linux["maskedPaths"] = docker_masked_paths();
   linux["readonlyPaths"] = docker_readonly_paths();
-  linux["cgroupsPath"] = "/berth/" + inputs.id;
+  // One cgroup per container directly under the cgroup2 root, with no
+  // parent of berth's own: nothing stays behind once the last container
+  // goes (a shared "/berth" parent would, as runc leaves parents), and
+  // concurrent runs never race over creating and removing a parent.
+  linux["cgroupsPath"] = "/berth-" + inputs.id;
   int64_t memory = options.memory.empty() ? 0 : TRY_VALUE(parse_memory_bytes(options.memory));
   std::optional<CpuQuota> cpu;
   if (!options.cpus.empty()) cpu = TRY_VALUE(parse_cpus(options.cpus));

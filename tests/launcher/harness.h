@@ -100,7 +100,7 @@ std::string status_field(const std::string& status_text, const std::string& name
 std::vector<std::string> mounts_under(const std::string& prefix);
 // Where cgroup2 is mounted (/sys/fs/cgroup/unified on a hybrid host).
 const std::string& cgroup2_mount();
-// The cgroup berth puts a launcher container in (linux.cgroupsPath /berth/<id>).
+// The cgroup berth puts a launcher container in (linux.cgroupsPath /berth-<id>).
 std::string container_cgroup(const std::string& id);
 // rmdir a cgroup and its children, killing what still runs in them.
 void remove_cgroup_tree(const std::string& directory);

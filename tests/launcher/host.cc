@@ -152,7 +152,7 @@ const std::string& cgroup2_mount() {
   return mount;
 }
 
-std::string container_cgroup(const std::string& id) { return cgroup2_mount() + "/berth/" + id; }
+std::string container_cgroup(const std::string& id) { return cgroup2_mount() + "/berth-" + id; }
 
 void remove_cgroup_tree(const std::string& directory) {
   std::error_code error;

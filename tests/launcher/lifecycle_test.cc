@@ -33,6 +33,23 @@ TEST_F(LifecycleTest, DetachedRunPrintsTheIdAndLogsShowTheOutput) {
   EXPECT_EQ(ContainerStatus(id), "running");
 }
 
+TEST_F(LifecycleTest, ContainerCgroupSitsAtTheRootAndGoesWithTheContainer) {
+  std::string id = RunDetached({"busybox:test", "sleep", "30"});
+  ASSERT_FALSE(id.empty());
+  std::string procs = read_file(container_cgroup(id) + "/cgroup.procs");
+  ASSERT_FALSE(procs.empty()) << "no process in " << container_cgroup(id);
+  // Directly under the cgroup2 root: berth makes no parent that could be
+  // left behind when its last container goes.
+  for (const std::string& line :
+       split_lines(read_file("/proc/" + split_lines(procs)[0] + "/cgroup")))
+    if (line.rfind("0::", 0) == 0) {
+      EXPECT_EQ(line, "0::/berth-" + id);
+    }
+  ProcessResult removed = Berth({"rm", "-f", id});
+  ASSERT_TRUE(removed.succeeded()) << removed;
+  EXPECT_FALSE(path_exists(container_cgroup(id)));
+}
+
 TEST_F(LifecycleTest, LogsFollowEndsWhenTheContainerExits) {
   std::string id = RunDetached(
       {"busybox:test", "sh", "-c", "echo first; sleep 1; echo second; sleep 0.5; exit 4"});
