@@ -2,15 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <set>
 
+#include "core/clock.h"
 #include "core/defer.h"
 #include "core/files.h"
 #include "rootfs/digest.h"
@@ -20,16 +19,6 @@ namespace berth::rootfs {
 namespace {
 
 using nlohmann::json;
-
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  struct tm utc;
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
 
 bool exists(const std::string& path) {
   struct stat st;
@@ -88,9 +77,7 @@ Result<Store> Store::open(const std::string& root) {
 }
 
 Result<StoreLock> Store::lock() const {
-  auto fd = TRY_VALUE(open_file(root_ + "/store.lock", O_RDWR | O_CREAT, 0600));
-  while (::flock(fd.get(), LOCK_EX) < 0)
-    if (errno != EINTR) return sys_error("lock {}/store.lock", root_);
+  auto fd = TRY_VALUE(lock_file(root_ + "/store.lock", O_RDWR | O_CREAT));
   // Layers are extracted only under this lock: a temp dir seen now is what
   // an import that was killed left behind.
   for (const std::string& name : TRY_VALUE(list_dir(root_ + "/layers", true)))
@@ -176,7 +163,7 @@ Result<Image> Store::add_image(const std::string& config_bytes,
   }
   if (layers.empty()) return make_error("image config: rootfs.diff_ids lists no layers");
   std::string id = sha256_digest(config_bytes);
-  json record = {{"config", config}, {"layers", layers}, {"imported", now_rfc3339()}};
+  json record = {{"config", config}, {"layers", layers}, {"imported", rfc3339_now(false)}};
   TRY(write_file_atomic(root_ + "/images/" + digest_hex(id) + ".json", record.dump() + "\n", 0600));
   auto repositories = TRY_VALUE(load_repositories());
   for (const std::string& tag : tags) repositories[TRY_VALUE(normalize_reference(tag))] = id;

@@ -15,6 +15,7 @@
 #include "container/init.h"
 #include "container/state.h"
 #include "container/sync.h"
+#include "core/clock.h"
 #include "core/defer.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -249,7 +250,7 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   }
 
   StoredState stored;
-  state.created = rfc3339_now();
+  state.created = rfc3339_now(true);
   stored.state = state;
   stored.init_start_time = process_start_time(pid);
   stored.cgroup_dir = cgroup_dir;

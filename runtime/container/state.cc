@@ -1,7 +1,6 @@
 #include "container/state.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -68,17 +67,7 @@ Result<StoredState> StoredState::from_json(const nlohmann::json& j) {
   }
 }
 
-namespace {
-
-Result<UniqueFd> lock_directory(const std::string& path) {
-  auto fd = TRY_VALUE(open_file(path, O_RDONLY | O_DIRECTORY));
-  while (::flock(fd.get(), LOCK_EX) < 0) {
-    if (errno != EINTR) return sys_error("lock {}", path);
-  }
-  return fd;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<ContainerDirectory> ContainerDirectory::create(const std::string& root,
                                                       const std::string& id) {
@@ -91,7 +80,7 @@ Result<ContainerDirectory> ContainerDirectory::create(const std::string& root,
     if (errno == EEXIST) return make_error("container \"{}\" already exists", id);
     return sys_error("create state directory {}", path);
   }
-  auto lock = lock_directory(path);
+  auto lock = lock_file(path, O_RDONLY | O_DIRECTORY);
   if (!lock) {
     ::rmdir(path.c_str());
     return lock.error();
@@ -102,7 +91,7 @@ Result<ContainerDirectory> ContainerDirectory::create(const std::string& root,
 Result<ContainerDirectory> ContainerDirectory::open(const std::string& root,
                                                     const std::string& id) {
   std::string path = root + "/" + id;
-  auto lock = lock_directory(path);
+  auto lock = lock_file(path, O_RDONLY | O_DIRECTORY);
   // A creator that failed removes the directory while we wait for the lock:
   // only a state file written under the lock means the container exists.
   if (!lock || ::access((path + "/state.json").c_str(), F_OK) != 0)
@@ -158,16 +147,6 @@ ContainerStatus current_status(const StoredState& stored, const ContainerDirecto
       return ContainerStatus::Paused;
   }
   return ContainerStatus::Running;
-}
-
-std::string rfc3339_now() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  ::gmtime_r(&ts.tv_sec, &tm);
-  char date[32];
-  ::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:09d}Z", date, ts.tv_nsec);
 }
 
 Result<UniqueFd> open_init_pidfd(const StoredState& stored) {

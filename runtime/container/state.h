@@ -64,7 +64,5 @@ Result<UniqueFd> open_init_pidfd(const StoredState& stored);
 // Start time of pid from /proc/<pid>/stat (0 if gone), and whether it is a zombie.
 unsigned long long process_start_time(pid_t pid, bool* zombie = nullptr);
 
-// Now as RFC3339 with nanoseconds in UTC, as runc's "created".
-std::string rfc3339_now();
 
 }  // namespace berth::container

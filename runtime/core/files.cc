@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,13 @@ Result<std::string> read_file(const std::string& path) {
   auto content = read_fd(fd.get());
   if (!content) return content.error().add_context(path);
   return content;
+}
+
+Result<UniqueFd> lock_file(const std::string& path, int flags, mode_t mode) {
+  auto fd = TRY_VALUE(open_file(path, flags, mode));
+  while (::flock(fd.get(), LOCK_EX) < 0)
+    if (errno != EINTR) return sys_error("lock {}", path);
+  return fd;
 }
 
 Status write_all(int fd, const void* data, size_t size) {

@@ -14,6 +14,10 @@ namespace berth {
 Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode = 0);
 Result<UniqueFd> open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
 
+// open(2) path and take an exclusive flock(2) on it, waiting as long as it
+// takes; the lock is released when the fd goes.
+Result<UniqueFd> lock_file(const std::string& path, int flags, mode_t mode = 0600);
+
 Result<std::string> read_file(const std::string& path);
 Result<std::string> read_fd(int fd);
 

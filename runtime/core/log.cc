@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "core/clock.h"
 #include "core/unique_fd.h"
 
 namespace berth::log {
@@ -43,16 +44,6 @@ const char* level_name(Level level) {
       return "error";
   }
   return "unknown";
-}
-
-std::string utc_now_rfc3339() {
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  struct tm tm;
-  ::gmtime_r(&now.tv_sec, &tm);
-  char text[32];
-  ::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 // Length of the UTF-8 sequence starting at text[i] and its code point, or 0
@@ -182,7 +173,7 @@ bool debug_enabled() { return sink().debug; }
 void write(Level level, const std::string& message) {
   const Sink& s = sink();
   if (level == Level::Debug && !s.debug) return;
-  std::string entry = format_entry(s.format, level, message, utc_now_rfc3339());
+  std::string entry = format_entry(s.format, level, message, rfc3339_now(false));
   // One write(2) per entry so concurrent writers never interleave within a
   // line; a failed log write has nowhere better to be reported.
   ssize_t written;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -99,12 +98,8 @@ Result<int> exec_in_container(const ContainerRecords& records, const std::string
   spec::Process process = *spec.process;
   process.args = request.command;
   process.terminal = request.tty;
+  // The runtime sizes the pty from our terminal (not from `run`'s).
   process.console_size.reset();
-  if (request.tty) {
-    struct winsize size = {};
-    if (::ioctl(0, TIOCGWINSZ, &size) == 0 && size.ws_row > 0)
-      process.console_size = spec::ConsoleSize{size.ws_row, size.ws_col};
-  }
   for (const std::string& flag : request.env) {
     auto entry = expand_env_flag(flag);
     if (!entry) continue;
@@ -125,11 +120,7 @@ Result<int> exec_in_container(const ContainerRecords& records, const std::string
       process.capabilities->permitted.clear();
     }
   }
-  // Without -i the process's stdin is empty, as in Docker.
-  if (!request.interactive) {
-    UniqueFd null = TRY_VALUE(open_file("/dev/null", O_RDONLY));
-    if (::dup2(null.get(), 0) < 0) return sys_error("redirect stdin from /dev/null");
-  }
+  if (!request.interactive) TRY(empty_stdin());
   container::ExecOptions options;
   options.id = record.id;
   options.process = std::move(process);

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,13 +18,6 @@ namespace berth::launcher {
 namespace {
 
 using nlohmann::json;
-
-Result<UniqueFd> lock_file(const std::string& path) {
-  auto fd = TRY_VALUE(open_file(path, O_RDWR | O_CREAT, 0600));
-  while (::flock(fd.get(), LOCK_EX) < 0)
-    if (errno != EINTR) return sys_error("lock {}", path);
-  return fd;
-}
 
 bool is_hex(const std::string& text) {
   return std::all_of(text.begin(), text.end(),
@@ -95,7 +87,7 @@ Result<ContainerRecords> ContainerRecords::open(const std::string& store_root) {
 }
 
 Status ContainerRecords::create(const ContainerRecord& record) const {
-  auto names_lock = TRY_VALUE(lock_file(root_ + "/containers.lock"));
+  auto names_lock = TRY_VALUE(lock_file(root_ + "/containers.lock", O_RDWR | O_CREAT));
   for (const ContainerRecord& other : TRY_VALUE(list()))
     if (other.name == record.name)
       return make_error(
@@ -153,7 +145,7 @@ Result<ContainerRecord> ContainerRecords::find(const std::string& reference) con
 }
 
 Result<RecordLock> ContainerRecords::lock(const std::string& id) const {
-  auto fd = TRY_VALUE(lock_file(dir(id) + "/lock"));
+  auto fd = TRY_VALUE(lock_file(dir(id) + "/lock", O_RDWR | O_CREAT));
   // Removed while we waited: the lock file we hold is unlinked.
   struct stat st;
   if (::stat((dir(id) + "/record.json").c_str(), &st) < 0)

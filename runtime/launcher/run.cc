@@ -14,6 +14,7 @@
 #include "container/container.h"
 #include "container/create.h"
 #include "container/state.h"
+#include "core/clock.h"
 #include "core/defer.h"
 #include "core/files.h"
 #include "launcher/container_spec.h"
@@ -91,7 +92,7 @@ Status wait_for_pidfd(int pidfd) {
   ContainerRecord updated = record;
   updated.supervisor_pid = ::getpid();
   updated.supervisor_start_time = own_start_time();
-  updated.started = container::rfc3339_now();
+  updated.started = rfc3339_now(true);
   container::CreateOptions create;
   create.id = record.id;
   create.bundle = records.dir(record.id);
@@ -142,14 +143,10 @@ Result<int> run_detached(const ContainerRecords& records, const ContainerRecord&
 
 Result<int> run_foreground(const ContainerRecords& records, ContainerRecord record,
                            const RunOptions& options) {
-  // Without -i the container's stdin is empty, as in Docker.
-  if (!options.interactive) {
-    UniqueFd null = TRY_VALUE(open_file("/dev/null", O_RDONLY));
-    if (::dup2(null.get(), 0) < 0) return sys_error("redirect stdin from /dev/null");
-  }
+  if (!options.interactive) TRY(empty_stdin());
   record.supervisor_pid = ::getpid();
   record.supervisor_start_time = own_start_time();
-  record.started = container::rfc3339_now();
+  record.started = rfc3339_now(true);
   TRY(records.save(record));
   container::CreateOptions create;
   create.id = record.id;
@@ -160,6 +157,12 @@ Result<int> run_foreground(const ContainerRecords& records, ContainerRecord reco
 }
 
 }  // namespace
+
+Status empty_stdin() {
+  UniqueFd null = TRY_VALUE(open_file("/dev/null", O_RDONLY));
+  if (::dup2(null.get(), 0) < 0) return sys_error("redirect stdin from /dev/null");
+  return ok();
+}
 
 int exit_status_for_error(const Error& error) {
   // The runtime reports a command it cannot run as `exec: "NAME": ...`.
@@ -183,7 +186,7 @@ Status finish_container(const ContainerRecords& records, const std::string& id,
   TRY(rootfs::unmount_overlay(dir + "/rootfs"));
   if (remove || record.remove_on_exit) return remove_tree(dir);
   if (record.finished.empty()) {
-    record.finished = container::rfc3339_now();
+    record.finished = rfc3339_now(true);
     record.exit_code = exit_code;
     TRY(records.save(record));
   }
@@ -209,7 +212,7 @@ Result<int> run_container(const LauncherPaths& paths, const RunOptions& options)
   record.image = options.image;
   record.image_id = image->id;
   record.command = TRY_VALUE(container_command(options, image_config));
-  record.created = container::rfc3339_now();
+  record.created = rfc3339_now(true);
   record.detached = options.detach;
   record.remove_on_exit = options.remove;
   record.tty = options.tty;

@@ -31,6 +31,10 @@ Result<int> run_container(const LauncherPaths& paths, const RunOptions& options)
 Status finish_container(const ContainerRecords& records, const std::string& id,
                         std::optional<int> exit_code, bool remove);
 
+// Without -i, Docker gives the container's (or exec'ed) process an empty
+// stdin: /dev/null becomes our fd 0, which the process inherits.
+Status empty_stdin();
+
 // Docker's exit status for a failure of berth's own: 127 when the command
 // was not found, 126 when it could not be run, 125 otherwise.
 int exit_status_for_error(const Error& error);
