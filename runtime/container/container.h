@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "spec/resources.h"
 
 namespace berth::container {
 
@@ -62,6 +63,10 @@ Result<std::vector<ContainerState>> list_containers(const std::string& state_roo
 // in the container's cgroup (or pid namespace) rather than only init.
 Status kill_container(const std::string& state_root, const std::string& id, int signal, bool all);
 Status delete_container(const std::string& state_root, const std::string& id, bool force);
+
+// Applies `changes` over the container's current limits (runc's update).
+Status update_container(const std::string& state_root, const std::string& id,
+                        const spec::Resources& changes);
 
 // "9", "KILL", "SIGKILL", "kill" -> 9; an error names the unknown signal.
 Result<int> parse_signal(const std::string& text);

@@ -20,12 +20,14 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "linux/cgroup.h"
+#include "linux/cgroup_limits.h"
 #include "linux/exe_protection.h"
 #include "linux/hooks.h"
 #include "linux/namespaces.h"
 #include "linux/process.h"
 #include "linux/seccomp.h"
 #include "linux/terminal.h"
+#include "spec/resources.h"
 #include "spec/spec.h"
 
 namespace berth::container {
@@ -55,17 +57,6 @@ Status check_spec_is_runnable(const spec::Spec& spec, const CreateOptions& optio
   if (!spec.process->selinux_label.empty())
     log::warning("process.selinuxLabel \"{}\" is not applied: berth has no SELinux support",
                  spec.process->selinux_label);
-  // The cgroup v2 manager (resource limits) is not built yet: a limit that
-  // would silently not be applied is refused instead.
-  const nlohmann::json& resources = spec.linux->resources;
-  if (resources.is_object()) {
-    for (const auto& [key, value] : resources.items()) {
-      if (key == "devices" || value.is_null() || (value.is_object() && value.empty()) ||
-          (value.is_array() && value.empty()))
-        continue;
-      return make_error("linux.resources.{}: resource limits are not supported yet", key);
-    }
-  }
   return ok();
 }
 
@@ -159,6 +150,13 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   if (::chmod(fifo.c_str(), 0622) < 0) return sys_error("chmod {}", fifo);
   auto fifo_fd = TRY_VALUE(open_file(fifo, O_PATH));
 
+  // Converted before anything is made: a limit cgroup v2 cannot express
+  // fails here, with nothing to undo.
+  spec::Resources resources =
+      TRY_VALUE(spec::parse_resources(spec.linux->resources, "linux.resources"));
+  std::vector<linux::CgroupWrite> limits =
+      TRY_VALUE(linux::cgroup_writes(resources, "linux.resources"));
+
   auto plan = TRY_VALUE(linux::plan_namespaces(*spec.linux));
   std::optional<linux::SeccompFilter> seccomp;
   if (spec.linux->seccomp)
@@ -172,11 +170,21 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
     cgroup_dir =
         TRY_VALUE(linux::cgroup_directory(cgroup_mount, spec.linux->cgroups_path, options.id));
     cgroup_fd = TRY_VALUE(linux::create_cgroup(cgroup_dir, created_cgroups));
+  } else if (!limits.empty()) {
+    return make_error("{}: this host has no cgroup v2 hierarchy, and berth applies limits only "
+                      "through cgroup v2",
+                      limits.front().field);
   }
   Defer remove_cgroups([&] {
     for (auto it = created_cgroups.rbegin(); it != created_cgroups.rend(); ++it)
       (void)linux::remove_cgroup(*it);
   });
+  if (!cgroup_dir.empty()) {
+    // Limits are in place before init is cloned into the cgroup, so no
+    // code of the container ever runs unlimited.
+    TRY(linux::enable_controllers(cgroup_mount, cgroup_dir, limits));
+    TRY(linux::write_limits(cgroup_dir, limits));
+  }
 
   ContainerState state;
   state.oci_version = spec.oci_version;
@@ -254,6 +262,7 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   stored.state = state;
   stored.init_start_time = process_start_time(pid);
   stored.cgroup_dir = cgroup_dir;
+  stored.resources = spec::resources_to_json(resources);
   stored.own_pid_namespace = ((plan.clone_flags | plan.unshare_flags) & CLONE_NEWPID) != 0;
   stored.hooks = {{"poststart", nlohmann::json::array()}, {"poststop", nlohmann::json::array()}};
   for (const auto& [name, list] : {std::pair{"poststart", &spec.hooks.poststart},

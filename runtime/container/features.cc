@@ -85,9 +85,10 @@ nlohmann::ordered_json linux_features() {
   nlohmann::ordered_json features;
   features["namespaces"] = namespace_names();
   features["capabilities"] = linux::known_capability_names();
-  // berth manages cgroup v2 directly: no v1 hierarchy, no systemd driver.
+  // berth manages cgroup v2 directly: no v1 hierarchy, no systemd driver;
+  // linux.resources.rdma becomes rdma.max.
   features["cgroup"] = {
-      {"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}};
+      {"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
   features["seccomp"] = seccomp_features();
   features["apparmor"] = {{"enabled", false}};
   features["selinux"] = {{"enabled", false}};

@@ -40,6 +40,7 @@ nlohmann::json StoredState::to_json() const {
   j.erase("status");
   j["initStartTime"] = init_start_time;
   j["cgroupDir"] = cgroup_dir;
+  j["resources"] = resources;
   j["hooks"] = hooks;
   j["ownPidNamespace"] = own_pid_namespace;
   return j;
@@ -59,6 +60,7 @@ Result<StoredState> StoredState::from_json(const nlohmann::json& j) {
       s.state.annotations = j["annotations"].get<std::map<std::string, std::string>>();
     s.init_start_time = j.at("initStartTime").get<unsigned long long>();
     s.cgroup_dir = j.at("cgroupDir").get<std::string>();
+    s.resources = j.value("resources", nlohmann::json::object());
     s.hooks = j.value("hooks", nlohmann::json());
     s.own_pid_namespace = j.value("ownPidNamespace", true);
     return s;

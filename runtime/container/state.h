@@ -20,6 +20,7 @@ struct StoredState {
   ContainerState state;                    // status is not stored: it is derived
   unsigned long long init_start_time = 0;  // /proc/<pid>/stat field 22: guards pid reuse
   std::string cgroup_dir;                  // host path, "" if none
+  nlohmann::json resources;                // linux.resources as applied, with updates since
   nlohmann::json hooks;                    // the spec's hooks (poststart, poststop run later)
   bool own_pid_namespace = true;           // kill --all is needed when init is not the only process
 
