@@ -61,6 +61,7 @@ Status wait_for_exit(int pidfd, int timeout_ms) {
 
 Status signal_container(const StoredState& stored, int signal, bool all) {
   if (all && !stored.cgroup_dir.empty()) {
+    if (signal == SIGKILL) return linux::kill_cgroup(stored.cgroup_dir);
     auto pids = TRY_VALUE(linux::cgroup_pids(stored.cgroup_dir));
     for (pid_t pid : pids)
       if (::kill(pid, signal) < 0 && errno != ESRCH) return sys_error("kill {} {}", pid, signal);

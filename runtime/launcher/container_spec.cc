@@ -113,7 +113,9 @@ Result<json> seccomp_profile(const SecurityOptions& security,
 
 json resources(const RunOptions& options, int64_t memory, const std::optional<CpuQuota>& cpu) {
   json resources = json::object();
-  if (memory > 0) resources["memory"] = {{"limit", memory}};
+  // Docker: without --memory-swap, the container may use as much swap as
+  // memory (the spec's swap is memory+swap).
+  if (memory > 0) resources["memory"] = {{"limit", memory}, {"swap", 2 * memory}};
   if (options.pids_limit > 0) resources["pids"] = {{"limit", options.pids_limit}};
   if (cpu) resources["cpu"] = {{"quota", cpu->quota}, {"period", cpu->period}};
   return resources;

@@ -102,6 +102,15 @@ Result<std::vector<pid_t>> cgroup_pids(const std::string& directory) {
   return pids;
 }
 
+Status kill_cgroup(const std::string& directory) {
+  std::string kill_file = directory + "/cgroup.kill";
+  if (::access(kill_file.c_str(), F_OK) == 0) return write_file(kill_file, "1");
+  auto pids = TRY_VALUE(cgroup_pids(directory));
+  for (pid_t pid : pids)
+    if (::kill(pid, SIGKILL) < 0 && errno != ESRCH) return sys_error("kill {} SIGKILL", pid);
+  return ok();
+}
+
 Status remove_cgroup(const std::string& directory) {
   if (directory.empty() || ::access(directory.c_str(), F_OK) != 0) return ok();
   // rmdir fails with EBUSY while processes remain (or are still exiting);
@@ -110,11 +119,7 @@ Status remove_cgroup(const std::string& directory) {
   for (int attempt = 0; attempt < 200; ++attempt) {
     if (::rmdir(directory.c_str()) == 0 || errno == ENOENT) return ok();
     if (errno != EBUSY) return sys_error("remove cgroup {}", directory);
-    if (::access((directory + "/cgroup.kill").c_str(), F_OK) == 0) {
-      (void)write_file(directory + "/cgroup.kill", "1");
-    } else if (auto pids = cgroup_pids(directory)) {
-      for (pid_t pid : pids.value()) ::kill(pid, SIGKILL);
-    }
+    (void)kill_cgroup(directory);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return make_error("remove cgroup {}: processes remain after SIGKILL", directory);

@@ -32,6 +32,11 @@ Result<UniqueFd> create_cgroup(const std::string& directory, std::vector<std::st
 // fine. Parent directories are left: other containers may share them.
 Status remove_cgroup(const std::string& directory);
 
+// SIGKILL every process in the cgroup and its descendants: atomically with
+// cgroup.kill (Linux 5.14; no process can fork its way out), else one by
+// one from cgroup.procs.
+Status kill_cgroup(const std::string& directory);
+
 // Pids in cgroup.procs.
 Result<std::vector<pid_t>> cgroup_pids(const std::string& directory);
 

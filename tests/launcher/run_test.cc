@@ -307,5 +307,24 @@ TEST_F(RunTest, FailedRunLeavesNoContainerBehind) {
       << testing::PrintToString(list_dir(root_ + "/containers"));
 }
 
+// On this hybrid host the memory controller is bound to cgroup v1, so the
+// runtime refuses --memory (the limit itself is proven in tests/vm).
+TEST_F(RunTest, MemoryLimitTheHostCannotApplyExits125SayingWhy) {
+  std::string controllers;
+  for (const char* mount : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+    if (path_exists(std::string(mount) + "/cgroup.controllers")) {
+      controllers = read_file(std::string(mount) + "/cgroup.controllers");
+      break;
+    }
+  if (controllers.find("memory") != std::string::npos)
+    GTEST_SKIP() << "this host's cgroup v2 hierarchy has the memory controller";
+  ProcessResult result = RunRm({"--memory", "64m", "busybox:test", "true"});
+  EXPECT_EQ(result.exit_code, 125) << result;
+  EXPECT_NE(result.err.find("linux.resources.memory"), std::string::npos) << result;
+  EXPECT_NE(result.err.find("cgroup v1"), std::string::npos) << result;
+  EXPECT_TRUE(list_dir(root_ + "/containers").empty())
+      << testing::PrintToString(list_dir(root_ + "/containers"));
+}
+
 }  // namespace
 }  // namespace berth::ltest
