@@ -71,9 +71,17 @@ Result<std::string> cgroup_directory(const std::string& mount, const std::string
         "linux.cgroupsPath \"{}\": the systemd \"slice:prefix:name\" form needs the systemd "
         "cgroup driver, which berth does not support",
         cgroups_path);
-  if (!cgroups_path.empty()) return mount + clean_path(cgroups_path);
-  auto own = TRY_VALUE(own_cgroup());
-  return mount + clean_path(own + "/" + id);
+  if (!cgroups_path.empty() && cgroups_path[0] == '/') return mount + clean_path(cgroups_path);
+  // Relative (an empty path is the id): below the *parent* of our own
+  // cgroup, as runc does. Our own holds processes (us, at least), so by
+  // cgroup v2's no-internal-processes rule its children could not get
+  // domain controllers such as memory.
+  std::string own = TRY_VALUE(own_cgroup());
+  std::string parent = own.substr(0, own.rfind('/'));
+  std::string relative = cgroups_path.empty() ? id : cgroups_path;
+  // clean_path of the joined path: ".." in a relative path cannot climb
+  // above the hierarchy's root.
+  return mount + clean_path(parent + "/" + relative);
 }
 
 Result<UniqueFd> create_cgroup(const std::string& directory, std::vector<std::string>& created) {

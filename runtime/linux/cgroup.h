@@ -18,9 +18,9 @@ namespace berth::linux {
 // on hybrid hosts it is /sys/fs/cgroup/unified). "" when there is none.
 Result<std::string> find_cgroup2_mount();
 
-// The host directory for cgroupsPath, as runc's fs2 driver maps it: a
-// non-empty path is taken below the hierarchy's root (absolute or not); an
-// empty one becomes <the runtime's own cgroup>/<id>.
+// The host directory for cgroupsPath, as runc's fs2 driver maps it: an
+// absolute path is taken below the hierarchy's root; a relative one below
+// the parent of the runtime's own cgroup; an empty one is the id, relative.
 Result<std::string> cgroup_directory(const std::string& mount, const std::string& cgroups_path,
                                      const std::string& id);
 
