@@ -50,10 +50,15 @@ nlohmann::ordered_json oom_event(const std::string& id) { return {{"type", "oom"
 
 Status watch_container_events(const std::string& state_root, const std::string& id,
                               std::chrono::nanoseconds interval, const EventSink& emit) {
+  std::string cgroup = TRY_VALUE(live_container_cgroup(state_root, id));
+  return watch_cgroup_events(cgroup, id, interval, emit);
+}
+
+Status watch_cgroup_events(const std::string& cgroup, const std::string& id,
+                           std::chrono::nanoseconds interval, const EventSink& emit) {
   if (interval <= std::chrono::nanoseconds(0))
     return make_error("duration interval must be greater than 0");
   interval = bounded(interval);
-  std::string cgroup = TRY_VALUE(live_container_cgroup(state_root, id));
   auto populated = TRY_VALUE(linux::CgroupEventFile::open(cgroup + "/cgroup.events"));
   std::vector<const linux::CgroupEventFile*> watched = {&populated};
   // memory.events exists only with the memory controller: without it there

@@ -32,4 +32,9 @@ using EventSink = std::function<void(const nlohmann::ordered_json& event)>;
 Status watch_container_events(const std::string& state_root, const std::string& id,
                               std::chrono::nanoseconds interval, const EventSink& emit);
 
+// The same stream from a cgroup directory, for a container id already
+// checked.
+Status watch_cgroup_events(const std::string& cgroup, const std::string& id,
+                           std::chrono::nanoseconds interval, const EventSink& emit);
+
 }  // namespace berth::container

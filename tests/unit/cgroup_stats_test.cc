@@ -2,13 +2,17 @@
 // writes them), their runc-shaped JSON, and the events built from them.
 #include "linux/cgroup_stats.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "container/events.h"
+#include "core/unique_fd.h"
 
 namespace berth::linux {
 namespace {
@@ -73,6 +77,16 @@ class CgroupStatsTest : public ::testing::Test {
     // Reservation accounting, beside each page size's own files.
     Write("hugetlb.1GB.rsvd.current", "0\n");
     Write("hugetlb.1GB.rsvd.max", "max\n");
+  }
+
+  // In place and at the same length, never truncated: a concurrent reader
+  // sees the old or the new value, never an empty file (kernfs gives each
+  // read a whole snapshot, a regular file does not).
+  void Overwrite(const std::string& name, const std::string& content) {
+    UniqueFd fd(::open((dir_ + "/" + name).c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(fd.valid()) << name;
+    ASSERT_EQ(::pwrite(fd.get(), content.data(), content.size(), 0),
+              static_cast<ssize_t>(content.size()));
   }
 
   CgroupStats Read() {
@@ -232,6 +246,40 @@ TEST_F(CgroupStatsTest, TreePidsListParentsFirstAndSiblingsByName) {
   auto pids = cgroup_tree_pids(dir_);
   ASSERT_TRUE(pids.has_value()) << pids.error().message();
   EXPECT_EQ(pids.value(), (std::vector<pid_t>{5, 3, 7, 8, 9}));
+}
+
+// Regular files never signal POLLPRI: the loop sees each change at its
+// next interval, which is all this test needs.
+TEST_F(CgroupStatsTest, EventStreamReportsOomKillsThenEndsWhenTheCgroupEmpties) {
+  WriteControllerlessCgroup();
+  Write("cgroup.events", "populated 1\nfrozen 0\n");
+  Write("memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\n");  // before the watch
+  std::vector<std::string> types;
+  std::thread container([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    Overwrite("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    Overwrite("cgroup.events", "populated 0\nfrozen 0\n");
+  });
+  Status watched = container::watch_cgroup_events(
+      dir_, "c1", std::chrono::milliseconds(20),
+      [&](const nlohmann::ordered_json& event) { types.push_back(event.value("type", "")); });
+  container.join();
+  ASSERT_TRUE(watched.has_value()) << watched.error().message();
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(std::count(types.begin(), types.end(), "oom"), 1) << "one oom_kill more, one event";
+  EXPECT_GE(std::count(types.begin(), types.end(), "stats"), 2);
+  EXPECT_EQ(types.front(), "stats") << "the oom kill counted before the watch began was reported";
+}
+
+TEST_F(CgroupStatsTest, EventStreamOfAnEmptyCgroupEndsAtOnce) {
+  WriteControllerlessCgroup();
+  Write("cgroup.events", "populated 0\nfrozen 0\n");
+  int events = 0;
+  Status watched = container::watch_cgroup_events(dir_, "c1", std::chrono::hours(1),
+                                                  [&](const nlohmann::ordered_json&) { ++events; });
+  ASSERT_TRUE(watched.has_value()) << watched.error().message();
+  EXPECT_EQ(events, 0);
 }
 
 TEST_F(CgroupStatsTest, EventsAreRuncsEventObjects) {
