@@ -42,8 +42,7 @@ Status write_freeze(const std::string& directory, const char* value) {
 }  // namespace
 
 Status freeze_cgroup(const std::string& directory, std::chrono::milliseconds timeout) {
-  // Opened before the write, so that no change can come between the write
-  // and the first read.
+  // Opened first: a cgroup whose freezing cannot be watched is not touched.
   auto events = CgroupEventFile::open(directory + "/cgroup.events");
   if (!events) return events.error().add_context("freezer not supported");
   TRY(write_freeze(directory, "1"));
