@@ -46,6 +46,10 @@ Command register_list(CLI::App& app, const GlobalOptions& globals);
 Command register_spec(CLI::App& app, const GlobalOptions& globals);
 Command register_features(CLI::App& app, const GlobalOptions& globals);
 Command register_exec(CLI::App& app, const GlobalOptions& globals);
+Command register_pause(CLI::App& app, const GlobalOptions& globals);
+Command register_resume(CLI::App& app, const GlobalOptions& globals);
+Command register_ps(CLI::App& app, const GlobalOptions& globals);
+Command register_events(CLI::App& app, const GlobalOptions& globals);
 Command register_update(CLI::App& app, const GlobalOptions& globals);
 
 // The flags create and run share, and the checks for what berth does not
