@@ -156,6 +156,9 @@ TEST_F(CommandsTest, ContainerWithoutLimitsRuns) {
   CreateAndStart(id);
   ASSERT_TRUE(WaitForStdout(id, "running", 20s)) << ContainerStderr(id);
   EXPECT_EQ(CgroupProcs(id), std::vector<pid_t>{InitPid(id)});
+  // runc enables every controller the root offers in each parent even when
+  // nothing is limited, so that a later `update` can set limits: the files
+  // are there, and unlimited.
   EXPECT_EQ(CgroupFile(id, "memory.max"), "max");
   EXPECT_EQ(CgroupFile(id, "pids.max"), "max");
 }

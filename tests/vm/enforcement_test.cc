@@ -40,9 +40,10 @@ TEST_F(EnforcementTest, EventsReportsTheOomKill) {
   ProcessResult created = Create(id);
   ASSERT_TRUE(created.succeeded()) << created;
 
-  // runc 1.1 prints {"type":"oom","id":"<id>"} (one line per change of
-  // memory.events: two for one OOM kill, oom and oom_kill), a "stats" event
-  // every --interval, and exits once the container has stopped.
+  // runc 1.1 prints {"type":"oom","id":"<id>"} on every change of
+  // memory.events once its oom_kill count is above 0 (two lines for this
+  // one kill), a "stats" event every --interval, and exits once the
+  // container has stopped.
   UniqueFd events_out = itest::make_memfd("events-stdout");
   auto events = std::async(std::launch::async, [&] {
     return Run({"events", "--interval", "1s", id}, {.timeout = 60s, .stdout_fd = events_out.get()});
