@@ -68,8 +68,9 @@ TEST_F(EnforcementTest, EventsReportsTheOomKill) {
     if (event.is_object() && event.value("type", "") == "oom" && event.value("id", "") == id)
       oom_reported = true;
   }
-  EXPECT_TRUE(oom_reported) << "no {\"type\":\"oom\",\"id\":\"" << id << "\"} line from events: "
-                            << streamed << "\ncontainer stdout: " << ContainerStdout(id);
+  EXPECT_TRUE(oom_reported) << "no {\"type\":\"oom\",\"id\":\"" << id
+                            << "\"} line from events: " << streamed
+                            << "\ncontainer stdout: " << ContainerStdout(id);
 }
 
 TEST_F(EnforcementTest, ForkingStopsAtPidsMax) {
