@@ -43,7 +43,23 @@ std::ostream& operator<<(std::ostream& os, const ProcessResult& result) {
 
 namespace {
 
-std::string read_all_from_start(int fd) {
+// "\040" in mountinfo is a space, and so on.
+std::string unescape_mountinfo(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string read_from_start(int fd) {
   std::string content;
   char buffer[8192];
   off_t offset = 0;
@@ -62,22 +78,6 @@ UniqueFd make_memfd(const char* name) {
   if (!fd) throw std::runtime_error(std::string("memfd_create: ") + strerror(errno));
   return fd;
 }
-
-// "\040" in mountinfo is a space, and so on.
-std::string unescape_mountinfo(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += field[i];
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions& options) {
   ProcessResult result;
@@ -123,8 +123,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions
   }
   if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  result.out = read_all_from_start(out_fd);
-  result.err = read_all_from_start(err_fd);
+  result.out = read_from_start(out_fd);
+  result.err = read_from_start(err_fd);
   return result;
 }
 
@@ -406,7 +406,7 @@ void ContainerTest::WaitStopped(const std::string& id, std::chrono::milliseconds
 
 std::string ContainerTest::ContainerStdout(const std::string& id) {
   auto it = io_.find(id);
-  return it == io_.end() ? "" : read_all_from_start(it->second.out.get());
+  return it == io_.end() ? "" : read_from_start(it->second.out.get());
 }
 
 bool ContainerTest::WaitForStdout(const std::string& id, const std::string& text,
@@ -421,7 +421,7 @@ bool ContainerTest::WaitForStdout(const std::string& id, const std::string& text
 
 std::string ContainerTest::ContainerStderr(const std::string& id) {
   auto it = io_.find(id);
-  return it == io_.end() ? "" : read_all_from_start(it->second.err.get());
+  return it == io_.end() ? "" : read_from_start(it->second.err.get());
 }
 
 void ContainerTest::ExpectCleanFailure(const ProcessResult& result, const std::string& expected) {

@@ -1,4 +1,5 @@
-// The integration suite's harness: runs the runtime under test (berth-runtime,
+// The harness of the container suites (tests/integration, and tests/vm inside
+// a VM): runs the runtime under test (berth-runtime,
 // or runc for comparison: BERTH_TEST_RUNTIME=/usr/bin/runc) as a separate
 // process against a fresh busybox bundle per test, and checks afterwards that
 // the test left nothing behind: no state dir, no cgroup, no mount, no process.
@@ -48,6 +49,11 @@ struct RunOptions {
 // it with SIGKILL after the timeout. Only the runtime's own exit is waited
 // for: a container that inherited its stdout may keep writing afterwards.
 ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// A memfd for RunOptions' stdout_fd/stderr_fd, and what was written to it so
+// far (readable while the process still runs).
+UniqueFd make_memfd(const char* name);
+std::string read_from_start(int fd);
 
 // The runtime under test: $BERTH_TEST_RUNTIME, else the build's berth-runtime.
 const std::string& runtime_binary();

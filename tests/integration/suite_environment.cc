@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,9 +73,12 @@ void copy_file(const std::string& from, const std::string& to, mode_t mode) {
   UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
   UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!in || !out) throw std::runtime_error("copy " + from + " to " + to + ": " + strerror(errno));
+  // sendfile, not copy_file_range: between two filesystems without their
+  // own copy_file_range (the VM's initramfs and its tmpfs /tmp) that fails
+  // with EXDEV since Linux 5.19.
   for (;;) {
-    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 24, 0);
-    if (n < 0) throw std::runtime_error("copy_file_range to " + to + ": " + strerror(errno));
+    ssize_t n = ::sendfile(out.get(), in.get(), nullptr, 1 << 24);
+    if (n < 0) throw std::runtime_error("sendfile to " + to + ": " + strerror(errno));
     if (n == 0) break;
   }
   ::fchmod(out.get(), mode);
