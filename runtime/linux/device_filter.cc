@@ -88,15 +88,21 @@ struct DefaultRule {
 // default allow-list a container with CAP_MKNOD can make any node, it just
 // cannot open one that no rule allows. runc has no rule for /dev/console:
 // with a terminal it is the pty, allowed as /dev/pts/*.
+// clang-format off
 const DefaultRule kRuncDefaults[] = {
-    {nullptr, {true, 'c', -1, -1, "m"}},     {nullptr, {true, 'b', -1, -1, "m"}},
-    {"/dev/null", {true, 'c', 1, 3, "rwm"}}, {"/dev/random", {true, 'c', 1, 8, "rwm"}},
-    {"/dev/full", {true, 'c', 1, 7, "rwm"}}, {"/dev/tty", {true, 'c', 5, 0, "rwm"}},
-    {"/dev/zero", {true, 'c', 1, 5, "rwm"}}, {"/dev/urandom", {true, 'c', 1, 9, "rwm"}},
-    {nullptr, {true, 'c', 136, -1, "rwm"}},  // /dev/pts/*
-    {nullptr, {true, 'c', 5, 2, "rwm"}},     // /dev/ptmx
-    {nullptr, {true, 'c', 10, 200, "rwm"}},  // /dev/net/tun
+    {nullptr,        {true, 'c', -1, -1, "m"}},     // mknod of any char device
+    {nullptr,        {true, 'b', -1, -1, "m"}},     // mknod of any block device
+    {"/dev/null",    {true, 'c', 1, 3, "rwm"}},
+    {"/dev/random",  {true, 'c', 1, 8, "rwm"}},
+    {"/dev/full",    {true, 'c', 1, 7, "rwm"}},
+    {"/dev/tty",     {true, 'c', 5, 0, "rwm"}},
+    {"/dev/zero",    {true, 'c', 1, 5, "rwm"}},
+    {"/dev/urandom", {true, 'c', 1, 9, "rwm"}},
+    {nullptr,        {true, 'c', 136, -1, "rwm"}},  // /dev/pts/*
+    {nullptr,        {true, 'c', 5, 2, "rwm"}},     // /dev/ptmx
+    {nullptr,        {true, 'c', 10, 200, "rwm"}},  // /dev/net/tun
 };
+// clang-format on
 
 bool has_device_at(const std::vector<spec::Device>& devices, const char* path) {
   for (const spec::Device& device : devices)
@@ -106,8 +112,8 @@ bool has_device_at(const std::vector<spec::Device>& devices, const char* path) {
 
 // cgroup v1's devices controller, as runc emulates it for v2: a default
 // and exceptions keyed by exact (major, minor, type). An "a" rule resets
-// both. Any other rule adds its access to the exception when it goes
-// against the default, and takes it away from the exception otherwise.
+// both (its numbers and access do not matter, as in v1). Any other rule adds its access to the
+// exception when it goes against the default, and takes it away from the exception otherwise.
 class DeviceCgroupModel {
  public:
   Status apply(const DeviceRule& rule, const std::string& origin) {
@@ -182,21 +188,20 @@ bpf_insn load_u32(uint8_t dst, size_t offset) {
 bpf_insn alu32_imm(uint8_t op, uint8_t dst, int32_t imm) {
   return instruction(BPF_ALU | op | BPF_K, dst, 0, 0, imm);
 }
-bpf_insn mov32_reg(uint8_t dst, uint8_t src) {
-  return instruction(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0);
+bpf_insn alu32_reg(uint8_t op, uint8_t dst, uint8_t src) {
+  return instruction(BPF_ALU | op | BPF_X, dst, src, 0, 0);
 }
-// 32-bit compares (BPF_JMP32, Linux 5.1): a 64-bit compare would
-// sign-extend the immediate, and numbers above 2^31 would never match.
+// 32-bit operations throughout (BPF_ALU, and BPF_JMP32 from Linux 5.1): a
+// 64-bit one would sign-extend the immediate, and device numbers above 2^31
+// would never match.
 bpf_insn jump32_imm(uint8_t op, uint8_t dst, uint32_t imm) {
   return instruction(BPF_JMP32 | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm));
-}
-bpf_insn jump32_reg(uint8_t op, uint8_t dst, uint8_t src) {
-  return instruction(BPF_JMP32 | op | BPF_X, dst, src, 0, 0);
 }
 bpf_insn exit_insn() { return instruction(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 // Registers after the prologue: r2 the device type, r3 the access
-// requested, r4 major, r5 minor (r1, the context, is free after it).
+// requested, r4 major, r5 minor; r0 and r1 (the context until then) are
+// scratch.
 void append_prologue(std::vector<bpf_insn>& program) {
   constexpr size_t kAccessType = offsetof(bpf_cgroup_dev_ctx, access_type);
   program.push_back(load_u32(BPF_REG_2, kAccessType));
@@ -212,31 +217,41 @@ void append_return(std::vector<bpf_insn>& program, bool allow) {
   program.push_back(exit_insn());
 }
 
-// One exception: every test that fails jumps past the block to the next.
+// One exception. Its tests are folded into r1, zero when the device and the
+// access match, and one jump leaves the block. The verifier so learns
+// nothing about r2-r5 inside a block, every path enters the next block in
+// the same state, and it checks each instruction once. Jumping on r2, r4
+// and r5 themselves, as runc and crun do, makes it walk each block once per
+// way out of the one before: for runc's defaults 232 instructions checked
+// instead of 120, and twice the load time (0.29 ms against 0.13 ms here).
 void append_exception(std::vector<bpf_insn>& program, const DeviceRule& rule) {
   std::vector<bpf_insn> block;
   uint32_t type = rule.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
-  block.push_back(jump32_imm(BPF_JNE, BPF_REG_2, type));
+  // r1 = (type ^ T) | (major ^ M) | (minor ^ N), 32-bit.
+  block.push_back(alu32_reg(BPF_MOV, BPF_REG_1, BPF_REG_2));
+  block.push_back(alu32_imm(BPF_XOR, BPF_REG_1, static_cast<int32_t>(type)));
+  auto fold = [&block](uint8_t reg, uint8_t op, uint32_t imm) {
+    block.push_back(alu32_reg(BPF_MOV, BPF_REG_0, reg));
+    block.push_back(alu32_imm(op, BPF_REG_0, static_cast<int32_t>(imm)));
+    block.push_back(alu32_reg(BPF_OR, BPF_REG_1, BPF_REG_0));
+  };
+  if (rule.major >= 0) fold(BPF_REG_4, BPF_XOR, static_cast<uint32_t>(rule.major));
+  if (rule.minor >= 0) fold(BPF_REG_5, BPF_XOR, static_cast<uint32_t>(rule.minor));
+  // One open can ask for read and write at once (O_RDWR). As in the devices
+  // controller, an allow exception must cover all of the request (r1 also
+  // gets access & ~A), a deny exception applies when it covers any of it
+  // (its own test below). runc's program tests deny exceptions like allow
+  // ones, so there O_RDWR gets past a "deny w". An access of 0 (access(2)
+  // with F_OK) matches every allow exception of the device and no deny
+  // exception, as in v1.
   uint32_t bits = access_bits(rule.access);
-  // One open can ask for read and write at once (O_RDWR), as the devices
-  // controller's own checks do: an allow exception must cover all of the
-  // request, a deny exception applies when it covers any of it. (runc's
-  // program checks deny exceptions like allow ones, so there O_RDWR gets
-  // past a "deny w".) An access of 0 (access(2) with F_OK) matches every
-  // allow exception of the device and no deny exception, as in v1.
-  if (rule.allow && bits != kAllAccess) {
-    block.push_back(mov32_reg(BPF_REG_1, BPF_REG_3));
-    block.push_back(alu32_imm(BPF_AND, BPF_REG_1, static_cast<int32_t>(bits)));
-    block.push_back(jump32_reg(BPF_JNE, BPF_REG_1, BPF_REG_3));
-  } else if (!rule.allow) {
-    block.push_back(mov32_reg(BPF_REG_1, BPF_REG_3));
+  if (rule.allow && bits != kAllAccess) fold(BPF_REG_3, BPF_AND, ~bits);
+  block.push_back(jump32_imm(BPF_JNE, BPF_REG_1, 0));
+  if (!rule.allow) {
+    block.push_back(alu32_reg(BPF_MOV, BPF_REG_1, BPF_REG_3));
     block.push_back(alu32_imm(BPF_AND, BPF_REG_1, static_cast<int32_t>(bits)));
     block.push_back(jump32_imm(BPF_JEQ, BPF_REG_1, 0));
   }
-  if (rule.major >= 0)
-    block.push_back(jump32_imm(BPF_JNE, BPF_REG_4, static_cast<uint32_t>(rule.major)));
-  if (rule.minor >= 0)
-    block.push_back(jump32_imm(BPF_JNE, BPF_REG_5, static_cast<uint32_t>(rule.minor)));
   append_return(block, rule.allow);
   // A jump's offset counts the instructions after it.
   for (size_t i = 0; i < block.size(); ++i)
