@@ -358,7 +358,7 @@ Result<UniqueFd> load_device_filter(const std::vector<bpf_insn>& program) {
         load_errno);
   // Load again with the verifier's log, only now: asking for it always
   // would cost every container the log's formatting.
-  std::string log(64 * 1024, '\0');
+  std::string log(size_t{64} * 1024, '\0');
   load.attr.log_level = 1;
   load.attr.log_buf = pointer_value(log.data());
   load.attr.log_size = static_cast<uint32_t>(log.size());
@@ -452,8 +452,9 @@ Status install_device_filter(const DevicePolicy& policy, int cgroup_fd,
         policy.default_allow ? "allowed" : "denied", policy.exceptions.size());
   }
   std::vector<bpf_insn> program = device_filter_program(policy);
-  UniqueFd program_fd = TRY_VALUE(load_device_filter(program));
-  TRY(attach_device_filter(cgroup_fd, cgroup_path, program_fd.get()));
+  auto program_fd = load_device_filter(program);
+  if (!program_fd) return program_fd.error().add_context(fmt::format("cgroup {}", cgroup_path));
+  TRY(attach_device_filter(cgroup_fd, cgroup_path, program_fd->get()));
   if (log::debug_enabled()) {
     std::string rules;
     for (const DeviceRule& rule : policy.exceptions) rules += ", " + to_string(rule);
