@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_limits.h"
+#include "linux/device_filter.h"
 #include "linux/exe_protection.h"
 #include "linux/hooks.h"
 #include "linux/namespaces.h"
@@ -161,6 +162,7 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   std::optional<linux::SeccompFilter> seccomp;
   if (spec.linux->seccomp)
     seccomp.emplace(TRY_VALUE(linux::SeccompFilter::compile(*spec.linux->seccomp)));
+  linux::DevicePolicy device_policy = TRY_VALUE(linux::device_policy(*spec.linux));
 
   std::string cgroup_dir;
   std::vector<std::string> created_cgroups;
@@ -185,6 +187,8 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
     TRY(linux::enable_controllers(cgroup_mount, cgroup_dir, limits));
     TRY(linux::write_limits(cgroup_dir, limits));
   }
+  // Before clone3: init runs under the filter from its first instruction.
+  TRY(linux::install_device_filter(device_policy, cgroup_fd.get(), cgroup_dir));
 
   ContainerState state;
   state.oci_version = spec.oci_version;
