@@ -97,6 +97,18 @@ TEST_F(CommandsTest, UpdateFromAResourcesFileChangesLimits) {
   EXPECT_EQ(CgroupFile(id, "pids.max"), "25");
 }
 
+TEST_F(CommandsTest, UpdateKeepsTheLimitsItDoesNotName) {
+  SetResource("memory", {{"limit", 33554432}});
+  SetResource("pids", {{"limit", 20}});
+  SetArgs({"sleep", "1000"});
+  std::string id = NewId();
+  CreateAndStart(id);
+  ProcessResult updated = Run({"update", "--pids-limit", "30", id});
+  ASSERT_TRUE(updated.succeeded()) << updated;
+  EXPECT_EQ(CgroupFile(id, "pids.max"), "30");
+  EXPECT_EQ(CgroupFile(id, "memory.max"), "33554432");
+}
+
 TEST_F(CommandsTest, PsListsTheProcessesOfTheCgroup) {
   SetShell("sleep 1000 & sleep 1000");
   std::string id = NewId();

@@ -68,5 +68,33 @@ TEST_F(LimitsTest, BlkioWeightIsConvertedToIoWeightWithoutBfq) {
   EXPECT_EQ(CgroupFile(id, "io.weight"), "default 4950");
 }
 
+TEST_F(LimitsTest, SwapEqualToTheMemoryLimitMeansNoSwap) {
+  // The spec's swap is memory+swap; cgroup v2's memory.swap.max is swap
+  // alone, so swap == limit is 0 bytes of swap.
+  SetResource("memory", {{"limit", 33554432}, {"swap", 33554432}});
+  std::string id = NewId();
+  CreateLimited(id);
+  EXPECT_EQ(CgroupFile(id, "memory.max"), "33554432");
+  EXPECT_EQ(CgroupFile(id, "memory.swap.max"), "0");
+}
+
+TEST_F(LimitsTest, UnifiedValuesAreWrittenAsGiven) {
+  // 30 MiB: a multiple of the page size, which the kernel would round to.
+  SetResource("unified", {{"memory.high", "31457280"}, {"pids.max", "7"}});
+  std::string id = NewId();
+  CreateLimited(id);
+  EXPECT_EQ(CgroupFile(id, "memory.high"), "31457280");
+  EXPECT_EQ(CgroupFile(id, "pids.max"), "7");
+}
+
+TEST_F(LimitsTest, CpuBurstIsWrittenToCpuMaxBurst) {
+  if (itest::runtime_is_runc()) GTEST_SKIP() << "runc 1.1 has no linux.resources.cpu.burst";
+  SetResource("cpu", {{"quota", 50000}, {"period", 100000}, {"burst", 20000}});
+  std::string id = NewId();
+  CreateLimited(id);
+  EXPECT_EQ(CgroupFile(id, "cpu.max"), "50000 100000");
+  EXPECT_EQ(CgroupFile(id, "cpu.max.burst"), "20000");
+}
+
 }  // namespace
 }  // namespace berth::vmtest
