@@ -133,10 +133,9 @@ Command register_update(CLI::App& app, const GlobalOptions& globals) {
   return {command, [&globals, flags, command]() -> CommandResult {
             // As runc: with --resources, the file is the whole update and
             // the other flags are not read.
-            spec::Resources changes =
-                flags->resources_file.empty()
-                    ? TRY_VALUE(resources_from_flags(*command, *flags))
-                    : TRY_VALUE(resources_from_file(flags->resources_file));
+            spec::Resources changes = flags->resources_file.empty()
+                                          ? TRY_VALUE(resources_from_flags(*command, *flags))
+                                          : TRY_VALUE(resources_from_file(flags->resources_file));
             TRY(container::update_container(globals.root, flags->id, changes));
             return 0;
           }};

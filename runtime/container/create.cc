@@ -173,9 +173,10 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
         TRY_VALUE(linux::cgroup_directory(cgroup_mount, spec.linux->cgroups_path, options.id));
     cgroup_fd = TRY_VALUE(linux::create_cgroup(cgroup_dir, created_cgroups));
   } else if (!limits.empty()) {
-    return make_error("{}: this host has no cgroup v2 hierarchy, and berth applies limits only "
-                      "through cgroup v2",
-                      limits.front().field);
+    return make_error(
+        "{}: this host has no cgroup v2 hierarchy, and berth applies limits only "
+        "through cgroup v2",
+        limits.front().field);
   }
   Defer remove_cgroups([&] {
     for (auto it = created_cgroups.rbegin(); it != created_cgroups.rend(); ++it)

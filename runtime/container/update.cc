@@ -16,14 +16,16 @@ Status update_container(const std::string& state_root, const std::string& id,
   if (current_status(stored, dir) == ContainerStatus::Stopped)
     return make_error("cannot update container \"{}\": it is stopped", id);
   if (stored.cgroup_dir.empty())
-    return make_error("cannot update container \"{}\": it has no cgroup (this host has no "
-                      "cgroup v2 hierarchy)",
-                      id);
+    return make_error(
+        "cannot update container \"{}\": it has no cgroup (this host has no "
+        "cgroup v2 hierarchy)",
+        id);
   std::string mount = TRY_VALUE(linux::find_cgroup2_mount());
   if (mount.empty() || stored.cgroup_dir.rfind(mount + "/", 0) != 0)
-    return make_error("cannot update container \"{}\": its cgroup {} is not under the cgroup v2 "
-                      "mount",
-                      id, stored.cgroup_dir);
+    return make_error(
+        "cannot update container \"{}\": its cgroup {} is not under the cgroup v2 "
+        "mount",
+        id, stored.cgroup_dir);
 
   spec::Resources merged =
       TRY_VALUE(spec::parse_resources(stored.resources, dir.path() + "/state.json resources"));

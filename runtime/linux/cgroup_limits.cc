@@ -152,13 +152,15 @@ Result<std::vector<CgroupWrite>> cgroup_writes(const spec::Resources& resources,
     if (memory->swappiness)
       return make_error("{}.memory.swappiness: cgroup v2 has no per-cgroup swappiness", path);
     if (memory->kernel.value_or(0) != 0 || memory->kernel_tcp.value_or(0) != 0)
-      log::warning("{}.memory.kernel and kernelTCP are not applied: cgroup v2 accounts kernel "
-                   "memory within memory.max",
-                   path);
+      log::warning(
+          "{}.memory.kernel and kernelTCP are not applied: cgroup v2 accounts kernel "
+          "memory within memory.max",
+          path);
     if (memory->disable_oom_killer.value_or(false))
-      log::warning("{}.memory.disableOOMKiller is not applied: cgroup v2 cannot disable the "
-                   "OOM killer",
-                   path);
+      log::warning(
+          "{}.memory.disableOOMKiller is not applied: cgroup v2 cannot disable the "
+          "OOM killer",
+          path);
   }
 
   if (const auto& io = resources.block_io) {
@@ -167,7 +169,8 @@ Result<std::vector<CgroupWrite>> cgroup_writes(const spec::Resources& resources,
       if (weight < 10 || weight > 1000)
         return make_error("{}.{}: {} is out of range (10 to 1000)", path, field, weight);
       CgroupWrite& write = add("io.bfq.weight", key_prefix + std::to_string(weight), field);
-      write.fallback = {"io.weight", key_prefix + std::to_string(blkio_weight_to_io_weight(weight))};
+      write.fallback = {"io.weight",
+                        key_prefix + std::to_string(blkio_weight_to_io_weight(weight))};
       return ok();
     };
     if (io->weight && *io->weight != 0) TRY(weight_write(*io->weight, "", "blockIO.weight"));
@@ -214,9 +217,10 @@ Result<std::vector<CgroupWrite>> cgroup_writes(const spec::Resources& resources,
     if (cpu->burst) add("cpu.max.burst", std::to_string(*cpu->burst), "cpu.burst");
     if (cpu->idle) add("cpu.idle", std::to_string(*cpu->idle), "cpu.idle");
     if (cpu->realtime_runtime.value_or(0) != 0 || cpu->realtime_period.value_or(0) != 0)
-      return make_error("{}.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time CPU "
-                        "bandwidth",
-                        path);
+      return make_error(
+          "{}.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time CPU "
+          "bandwidth",
+          path);
     if (cpu->cpus && !cpu->cpus->empty()) add("cpuset.cpus", *cpu->cpus, "cpu.cpus");
     if (cpu->mems && !cpu->mems->empty()) add("cpuset.mems", *cpu->mems, "cpu.mems");
   }
@@ -239,8 +243,8 @@ Result<std::vector<CgroupWrite>> cgroup_writes(const spec::Resources& resources,
 
   for (const auto& [file, value] : resources.unified) {
     std::string field = fmt::format("unified[\"{}\"]", file);
-    if (file.empty() || file.find('/') != std::string::npos || file.find('.') == std::string::npos ||
-        file == "." || file == "..")
+    if (file.empty() || file.find('/') != std::string::npos ||
+        file.find('.') == std::string::npos || file == "." || file == "..")
       return make_error("{}.{}: not the name of a cgroup interface file (such as memory.high)",
                         path, field);
     add(file, value, field);
@@ -260,7 +264,8 @@ Status enable_controllers(const std::string& mount, const std::string& directory
   std::string rest = directory.substr(mount.size());
   // The root, then each directory strictly above `directory`.
   std::vector<std::string> ancestors = {mount};
-  for (size_t slash = rest.find('/', 1); slash != std::string::npos; slash = rest.find('/', slash + 1))
+  for (size_t slash = rest.find('/', 1); slash != std::string::npos;
+       slash = rest.find('/', slash + 1))
     ancestors.push_back(mount + rest.substr(0, slash));
   for (const std::string& ancestor : ancestors) {
     std::vector<std::string> enabled = controllers_in(ancestor + "/cgroup.subtree_control");
@@ -276,9 +281,10 @@ Status enable_controllers(const std::string& mount, const std::string& directory
     std::string controller = write.controller();
     if (controller == "cgroup" || contains(have, controller)) continue;
     if (!contains(available, controller))
-      return make_error("{}: needs the cgroup v2 \"{}\" controller, which the cgroup v2 "
-                        "hierarchy at {} does not have: {}",
-                        write.field, controller, mount, why_controller_missing(controller));
+      return make_error(
+          "{}: needs the cgroup v2 \"{}\" controller, which the cgroup v2 "
+          "hierarchy at {} does not have: {}",
+          write.field, controller, mount, why_controller_missing(controller));
     for (const auto& [refused, error] : refusals)
       if (refused == controller)
         return make_error("{}: could not enable the \"{}\" controller for {}: {}", write.field,

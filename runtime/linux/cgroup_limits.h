@@ -32,7 +32,7 @@ struct CgroupWrite {
 };
 
 // Conversions, as runc and crun make them.
-uint64_t cpu_shares_to_weight(uint64_t shares);        // [2, 262144] -> [1, 10000]
+uint64_t cpu_shares_to_weight(uint64_t shares);       // [2, 262144] -> [1, 10000]
 uint64_t blkio_weight_to_io_weight(uint64_t weight);  // [10, 1000] -> [1, 10000]
 // The spec's swap is memory+swap; memory.swap.max is swap alone. -1: max.
 Result<int64_t> memory_swap_to_v2(int64_t swap, int64_t memory);

@@ -19,7 +19,8 @@ std::string own_parent() {
 }
 
 TEST(CgroupDirectory, AbsolutePathIsBelowTheHierarchyRootAndCannotClimbOutOfIt) {
-  EXPECT_EQ(cgroup_directory("/sys/fs/cgroup", "/berth/c1", "c1").value(), "/sys/fs/cgroup/berth/c1");
+  EXPECT_EQ(cgroup_directory("/sys/fs/cgroup", "/berth/c1", "c1").value(),
+            "/sys/fs/cgroup/berth/c1");
   EXPECT_EQ(cgroup_directory("/sys/fs/cgroup", "/../../etc//x/./y", "c1").value(),
             "/sys/fs/cgroup/etc/x/y");
 }
