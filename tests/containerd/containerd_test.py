@@ -479,6 +479,16 @@ def wait_for(condition, timeout=10.0):
     return True
 
 
+def process_alive(pid):
+    """True while pid runs: a zombie has exited, waiting for its parent."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
 def read_shared(name):
     try:
         with open(os.path.join(ENV.share, name)) as f:
@@ -619,6 +629,28 @@ class ContainerdTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, describe(result))
         self.assertIn(f"exit with non-zero exit code {128 + signal.SIGKILL}", result.stderr,
                       describe(result))
+        result = ctr("containers", "delete", container_id)
+        self.assertEqual(result.returncode, 0, describe(result))
+
+    def test_init_children_killed_when_init_exits_in_a_shared_pid_namespace(self):
+        container_id = new_id("sharedpid")
+        # In the test's pid namespace nothing kills init's children when it
+        # exits; the shim asks the runtime to, with `kill --all ID 9`, before
+        # the task is deleted.
+        script = "sleep 60 </dev/null >/dev/null 2>&1 & echo $! > /share/child-pid; exit 2"
+        result = subprocess.run(
+            self.run_argv(container_id, "sh", "-c", script,
+                          flags=["-d", "--with-ns", f"pid:/proc/{os.getpid()}/ns/pid", "--mount",
+                                 f"type=bind,src={ENV.share},dst=/share,options=rbind:rw"]),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+        self.assertEqual(result.returncode, 0, describe(result))
+        self.assertTrue(wait_for(lambda: task_status(container_id) == "STOPPED"),
+                        ctr("task", "ls").stdout)
+        child = int(read_shared("child-pid"))
+        self.assertTrue(wait_for(lambda: not process_alive(child), timeout=5),
+                        f"init's child {child} still runs after init exited")
+        result = ctr("task", "delete", container_id)
+        self.assertIn("exit with non-zero exit code 2", result.stderr, describe(result))
         result = ctr("containers", "delete", container_id)
         self.assertEqual(result.returncode, 0, describe(result))
 
