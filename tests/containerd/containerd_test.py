@@ -38,7 +38,7 @@ import unittest
 
 BUSYBOX = "/bin/busybox"
 # The applets the checks use, as links in the image's /bin.
-APPLETS = ["sh", "echo", "cat", "sleep", "tty", "ls", "true", "test"]
+APPLETS = ["sh", "echo", "cat", "sleep", "tty", "id", "test"]
 IMAGE = "berth.test/busybox:latest"
 # An image whose entrypoint does not exist: create must fail in the runtime,
 # and ctr must show the runtime's own message.
@@ -531,6 +531,15 @@ class ContainerdTest(unittest.TestCase):
         self.assertNotIn(container_id, ctr("containers", "ls", "-q").stdout.split())
         self.assertFalse(os.path.exists(os.path.join(ENV.runc_root, ENV.namespace, container_id)))
 
+    def test_run_passes_stdin_env_and_cwd(self):
+        container_id = new_id("run-stdin")
+        result = subprocess.run(
+            self.run_argv(container_id, "sh", "-c", 'read line; echo "$line $GREETING $(pwd)"',
+                          flags=["--rm", "--env", "GREETING=hello", "--cwd", "/tmp"]),
+            input="from-stdin\n", capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+        self.assertEqual(result.returncode, 0, describe(result))
+        self.assertEqual(result.stdout, "from-stdin hello /tmp\n", describe(result))
+
     def test_run_tty_gives_the_process_a_terminal(self):
         container_id = new_id("run-tty")
         result = under_pty(self.run_argv(
@@ -561,6 +570,13 @@ class ContainerdTest(unittest.TestCase):
             self.assertEqual(result.returncode, 5, describe(result))
             self.assertEqual(result.stdout, "from-exec\n", describe(result))
             self.assertEqual(result.stderr, "exec-err\n", describe(result))
+
+        with self.subTest("exec --user --cwd: the process JSON the shim writes"):
+            result = ctr(*exec_args(container_id, "user", "sh", "-c",
+                                    'echo "$(id -u):$(id -g) $(pwd)"',
+                                    flags=["--user", "1000:1001", "--cwd", "/tmp"]))
+            self.assertEqual(result.returncode, 0, describe(result))
+            self.assertEqual(result.stdout, "1000:1001 /tmp\n", describe(result))
 
         with self.subTest("exec --detach"):
             result = ctr(*exec_args(container_id, "bg", "sh", "-c",
