@@ -108,7 +108,8 @@ int run_main(int argc, char** argv) {
       register_run(app, globals),      register_spec(app, globals),   register_start(app, globals),
       register_state(app, globals),    register_update(app, globals),
       register_pause(app, globals),    register_resume(app, globals), register_ps(app, globals),
-      register_events(app, globals),
+      register_events(app, globals),   register_checkpoint(app, globals),
+      register_restore(app, globals),
   };
   app.require_subcommand(0, 1);
 

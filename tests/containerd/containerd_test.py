@@ -50,6 +50,11 @@ MISSING_ENTRYPOINT = "/bin/missing-entrypoint"
 # config says (the shim package's socket root is a constant).
 RUN_CONTAINERD = "/run/containerd"
 COMMAND_TIMEOUT = 30
+# ctr cancels the copy of a process's output once the process has exited
+# (its Delete cancels the IO before waiting for it), so the last output of a
+# process that exits at once can be lost, with runc as with berth: the
+# checks' processes stay a moment after their output.
+LINGER = "sleep 0.2"
 
 # Set by main() from the command line, and by setUpModule.
 RUNTIME = ""
@@ -516,7 +521,7 @@ class ContainerdTest(unittest.TestCase):
 
     def test_ctr_default_cpu_shares(self):
         container_id = new_id("shares")
-        result = self.ctr_run(container_id, "sh", "-c", "echo shares-ok", flags=["--rm"],
+        result = self.ctr_run(container_id, "sh", "-c", f"echo shares-ok; {LINGER}", flags=["--rm"],
                               cpu_shares=())
         if runtime_is_runc() or "cpu" in cgroup2_controllers():
             self.assertEqual(result.returncode, 0, describe(result))
@@ -530,7 +535,7 @@ class ContainerdTest(unittest.TestCase):
 
     def test_run_rm_prints_output_and_returns_exit_code(self):
         container_id = new_id("run-rm")
-        result = self.ctr_run(container_id, "sh", "-c", "echo hi; echo oops >&2; exit 3",
+        result = self.ctr_run(container_id, "sh", "-c", f"echo hi; echo oops >&2; {LINGER}; exit 3",
                               flags=["--rm"])
         self.assertEqual(result.returncode, 3, describe(result))
         self.assertEqual(result.stdout, "hi\n", describe(result))
@@ -541,7 +546,8 @@ class ContainerdTest(unittest.TestCase):
 
     def test_run_passes_stdin_env_and_cwd(self):
         container_id = new_id("run-stdin")
-        result = self.ctr_run(container_id, "sh", "-c", 'read line; echo "$line $GREETING $(pwd)"',
+        script = 'read line; echo "$line $GREETING $(pwd)"; ' + LINGER
+        result = self.ctr_run(container_id, "sh", "-c", script,
                               flags=["--rm", "--env", "GREETING=hello", "--cwd", "/tmp"],
                               stdin_text="from-stdin\n")
         self.assertEqual(result.returncode, 0, describe(result))
@@ -550,7 +556,8 @@ class ContainerdTest(unittest.TestCase):
     def test_run_tty_gives_the_process_a_terminal(self):
         container_id = new_id("run-tty")
         result = under_pty(self.run_argv(
-            container_id, "sh", "-c", "tty; test -t 0 && test -t 1 && echo on-a-tty; exit 4",
+            container_id, "sh", "-c",
+            f"tty; test -t 0 && test -t 1 && echo on-a-tty; {LINGER}; exit 4",
             flags=["--rm", "-t"]))
         self.assertEqual(result.returncode, 4, describe(result))
         self.assertIn("/dev/pts/", result.stdout, describe(result))
@@ -569,14 +576,14 @@ class ContainerdTest(unittest.TestCase):
 
         with self.subTest("exec in the foreground: output and exit status"):
             result = ctr(*exec_args(container_id, "fg", "sh", "-c",
-                                    "echo from-exec; echo exec-err >&2; exit 5"))
+                                    f"echo from-exec; echo exec-err >&2; {LINGER}; exit 5"))
             self.assertEqual(result.returncode, 5, describe(result))
             self.assertEqual(result.stdout, "from-exec\n", describe(result))
             self.assertEqual(result.stderr, "exec-err\n", describe(result))
 
         with self.subTest("exec --user --cwd: the process JSON the shim writes"):
             result = ctr(*exec_args(container_id, "user", "sh", "-c",
-                                    'echo "$(id -u):$(id -g) $(pwd)"',
+                                    'echo "$(id -u):$(id -g) $(pwd)"; ' + LINGER,
                                     flags=["--user", "1000:1001", "--cwd", "/tmp"]))
             self.assertEqual(result.returncode, 0, describe(result))
             self.assertEqual(result.stdout, "1000:1001 /tmp\n", describe(result))
@@ -591,7 +598,8 @@ class ContainerdTest(unittest.TestCase):
 
         with self.subTest("exec -t"):
             result = under_pty(ENV.ctr_argv(
-                *exec_args(container_id, "tty", "sh", "-c", "tty; exit 6", flags=["-t"])))
+                *exec_args(container_id, "tty", "sh", "-c", f"tty; {LINGER}; exit 6",
+                           flags=["-t"])))
             self.assertEqual(result.returncode, 6, describe(result))
             self.assertIn("/dev/pts/", result.stdout, describe(result))
 
@@ -601,6 +609,16 @@ class ContainerdTest(unittest.TestCase):
             pids = [int(line.split()[0]) for line in result.stdout.splitlines()[1:] if line.strip()]
             self.assertIn(init_pid, pids, describe(result))
             self.assertGreaterEqual(len(pids), 2, describe(result))
+
+        with self.subTest("checkpoint is refused, and the task runs on"):
+            result = ctr("task", "checkpoint", container_id)
+            self.assertNotEqual(result.returncode, 0, describe(result))
+            if runtime_is_runc():
+                # runc fails differently: it runs CRIU, which is not installed.
+                self.assertIn("CRIU", result.stderr, describe(result))
+            else:
+                self.assertIn("checkpoint is not supported", result.stderr, describe(result))
+            self.assertEqual(task_status(container_id), "RUNNING")
 
         with self.subTest("pause stops the counter, resume restarts it"):
             result = ctr("task", "pause", container_id)
