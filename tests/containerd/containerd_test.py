@@ -433,9 +433,10 @@ def tearDownModule():
     # them is a shim that did not exit cleanly.
     shim_socket_dir = RUN_CONTAINERD + "/s"
     before = ENV.run_containerd_before or set()
-    made_by_us = [path for path in (shim_socket_dir, RUN_CONTAINERD)
-                  if path not in before and not (path == RUN_CONTAINERD and
-                                                 ENV.run_containerd_before is not None)]
+    if ENV.run_containerd_before is None:
+        made_by_us = [shim_socket_dir, RUN_CONTAINERD]
+    else:
+        made_by_us = [] if shim_socket_dir in before else [shim_socket_dir]
     for path in sorted((Environment.snapshot_run_containerd() or set()) - before, reverse=True):
         if path == shim_socket_dir:
             continue
