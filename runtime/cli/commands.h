@@ -51,6 +51,8 @@ Command register_resume(CLI::App& app, const GlobalOptions& globals);
 Command register_ps(CLI::App& app, const GlobalOptions& globals);
 Command register_events(CLI::App& app, const GlobalOptions& globals);
 Command register_update(CLI::App& app, const GlobalOptions& globals);
+Command register_checkpoint(CLI::App& app, const GlobalOptions& globals);
+Command register_restore(CLI::App& app, const GlobalOptions& globals);
 
 // The flags create and run share, and the checks for what berth does not
 // support yet (create.cc).

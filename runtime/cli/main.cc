@@ -103,11 +103,15 @@ int run_main(int argc, char** argv) {
   add_global_flags(app, globals);
 
   std::vector<Command> commands = {
-      register_create(app, globals),   register_delete(app, globals), register_exec(app, globals),
-      register_features(app, globals), register_kill(app, globals),   register_list(app, globals),
-      register_run(app, globals),      register_spec(app, globals),   register_start(app, globals),
-      register_state(app, globals),    register_update(app, globals), register_pause(app, globals),
-      register_resume(app, globals),   register_ps(app, globals),     register_events(app, globals),
+      register_create(app, globals),  register_delete(app, globals),
+      register_exec(app, globals),    register_features(app, globals),
+      register_kill(app, globals),    register_list(app, globals),
+      register_run(app, globals),     register_spec(app, globals),
+      register_start(app, globals),   register_state(app, globals),
+      register_update(app, globals),  register_pause(app, globals),
+      register_resume(app, globals),  register_ps(app, globals),
+      register_events(app, globals),  register_checkpoint(app, globals),
+      register_restore(app, globals),
   };
   app.require_subcommand(0, 1);
 

@@ -197,8 +197,15 @@ Result<std::vector<ContainerState>> list_containers(const std::string& state_roo
 Status kill_container(const std::string& state_root, const std::string& id, int signal, bool all) {
   auto dir = TRY_VALUE(ContainerDirectory::open(state_root, id));
   auto stored = TRY_VALUE(dir.load());
-  if (current_status(stored, dir) == ContainerStatus::Stopped)
-    return Error("container not running", ESRCH);
+  if (current_status(stored, dir) == ContainerStatus::Stopped) {
+    // With --all, what init left in the cgroup is still signalled, as by
+    // runc 1.1: when the init of a container without its own pid namespace
+    // exits, containerd's shim sends `kill --all ID 9` so that nothing init
+    // started outlives it (nothing else kills them before `delete`).
+    if (!all || stored.cgroup_dir.empty()) return Error("container not running", ESRCH);
+    // A cgroup already gone holds nothing to signal (runc: the same).
+    if (::access(stored.cgroup_dir.c_str(), F_OK) != 0) return ok();
+  }
   return signal_container(stored, signal, all);
 }
 

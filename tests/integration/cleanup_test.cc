@@ -100,6 +100,27 @@ TEST_F(KillTest, KillAllReachesEveryProcessWithoutAPidNamespace) {
   WaitStopped(id);
 }
 
+TEST_F(KillTest, KillAllAfterInitExitedReachesWhatInitLeft) {
+  // containerd's shim sends `kill --all ID 9` when the init of a container
+  // without a pid namespace exits: its children must not outlive it.
+  RemoveNamespace("pid");
+  SetShell("sleep 30 </dev/null >/dev/null 2>&1 & echo $!");
+  std::string id = NewId();
+  CreateAndStart(id);
+  WaitStopped(id);
+  std::string child_text = ContainerStdout(id);
+  pid_t child = std::atoi(child_text.c_str());
+  ASSERT_GT(child, 0) << "init printed: " << child_text;
+  UniqueFd child_pidfd = open_pidfd(child);
+  ASSERT_TRUE(child_pidfd.valid()) << "init's child " << child << " is gone before kill";
+
+  ProcessResult killed = Run({"kill", "--all", id, "9"});
+  ASSERT_TRUE(killed.succeeded()) << killed;
+  EXPECT_TRUE(wait_for_exit(child_pidfd.get(), 5s)) << "init's child " << child << " still runs";
+  // Without --all a stopped container is still refused (runc 1.1 too).
+  ExpectCleanFailure(Kill(id, "KILL"), "not running");
+}
+
 TEST_F(DeleteTest, DeleteOfARunningContainerWithoutForceFails) {
   SetArgs({"sleep", "30"});
   std::string id = NewId();

@@ -227,5 +227,23 @@ TEST_F(LifecycleTest, FeaturesDescribesWhatTheRuntimeSupports) {
   }
 }
 
+TEST_F(LifecycleTest, CheckpointAndRestoreAreRefusedWithTheShimsFlags) {
+  if (runtime_is_runc()) GTEST_SKIP() << "runc 1.1 runs CRIU, which is not installed here";
+  SetArgs({"sleep", "30"});
+  std::string id = NewId();
+  CreateAndStart(id);
+  std::string images = dir_ + "/checkpoint";
+  // As containerd 1.6's shim calls them (go-runc), restore with Go's
+  // single-dash flag.
+  ExpectCleanFailure(Run({"checkpoint", "--image-path", images, "--work-path", images,
+                          "--leave-running", "--file-locks", id}),
+                     "checkpoint is not supported");
+  EXPECT_EQ(Status(id), "running");
+  ExpectCleanFailure(Run({"restore", "--image-path", images, "--work-path", images, "--bundle",
+                          bundle_, "--pid-file", dir_ + "/restored.pid", "--detach",
+                          "-no-subreaper", NewId()}),
+                     "restore is not supported");
+}
+
 }  // namespace
 }  // namespace berth::itest
