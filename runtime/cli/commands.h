@@ -58,7 +58,6 @@ Command register_restore(CLI::App& app, const GlobalOptions& globals);
 // support yet (create.cc).
 struct CreateFlags {
   container::CreateOptions options;
-  int preserve_fds = 0;
 };
 void add_create_flags(CLI::App& command, CreateFlags& flags);
 Status check_create_flags(const GlobalOptions& globals, const CreateFlags& flags);

@@ -1,6 +1,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "linux/process.h"
 
 namespace berth::cli {
 
@@ -21,7 +22,7 @@ void add_create_flags(CLI::App& command, CreateFlags& flags) {
                    "do not create a new session keyring for the container. This will cause "
                    "the container to inherit the calling processes session key");
   command
-      .add_option("--preserve-fds", flags.preserve_fds,
+      .add_option("--preserve-fds", options.preserve_fds,
                   "Pass N additional file descriptors to the container (stdio + "
                   "$LISTEN_FDS + N in total)")
       ->capture_default_str()
@@ -33,10 +34,7 @@ void add_create_flags(CLI::App& command, CreateFlags& flags) {
 Status check_create_flags(const GlobalOptions& globals, const CreateFlags& flags) {
   if (globals.systemd_cgroup)
     return make_error("systemd cgroup driver is not supported: berth manages cgroup v2 directly");
-  if (flags.preserve_fds > 0)
-    return make_error("--preserve-fds {}: passing extra file descriptors is not supported yet",
-                      flags.preserve_fds);
-  return ok();
+  return linux::check_preserved_fds(flags.options.preserve_fds);
 }
 
 Command register_create(CLI::App& app, const GlobalOptions& globals) {

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/files.h"
 #include "linux/capabilities.h"
+#include "linux/process.h"
 
 namespace berth::cli {
 namespace {
@@ -150,11 +151,9 @@ Command register_exec(CLI::App& app, const GlobalOptions& globals) {
             if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
             if (!rest.empty() && rest.front().starts_with("-"))
               return make_error("unknown flag {}", rest.front());
-            if (flags->preserve_fds > 0)
-              return make_error(
-                  "--preserve-fds {}: passing extra file descriptors is not supported yet",
-                  flags->preserve_fds);
+            TRY(linux::check_preserved_fds(flags->preserve_fds));
             container::ExecOptions options = flags->options;
+            options.preserve_fds = flags->preserve_fds;
             options.id = flags->id;
             if (!flags->process_file.empty()) {
               if (!rest.empty())

@@ -42,6 +42,7 @@ struct CreateOptions {
   std::string console_socket;  // receives the pty master when process.terminal
   bool no_pivot = false;
   bool no_new_keyring = false;
+  int preserve_fds = 0;  // the caller's fds 3 .. 3+N-1 pass on to the process
 };
 
 // Validates an id as runc does (letters, digits, "_+-.", not "." or "..").

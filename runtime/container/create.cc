@@ -229,6 +229,7 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
       context.mounts.mount_label = spec.linux->mount_label;
       context.no_pivot = options.no_pivot;
       context.no_new_keyring = options.no_new_keyring;
+      context.preserve_fds = options.preserve_fds;
       const spec::Hooks& hooks = spec.hooks;
       context.create_hooks = !hooks.prestart.empty() || !hooks.create_runtime.empty() ||
                              !hooks.create_container.empty() || !hooks.start_container.empty();

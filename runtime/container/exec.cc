@@ -135,6 +135,7 @@ struct ExecChild {
   linux::NamespacePlan* namespaces = nullptr;
   linux::SeccompFilter* seccomp = nullptr;  // null: no linux.seccomp
   SyncSocket* sync = nullptr;
+  int preserve_fds = 0;
 };
 
 // Everything up to kReady; an error here becomes exec's error.
@@ -170,9 +171,9 @@ Result<std::string> prepare_child(ExecChild& child) {
   }
   if (!child.sync->send(SyncMessageType::kReady)) _exit(1);
   // Nothing of the runtime's may leak into the process: every fd above
-  // stdio is closed on exec, the sync socket included (its end-of-file
-  // tells the parent that execve succeeded).
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  // stdio and the --preserve-fds ones is closed on exec, the sync socket
+  // included (its end-of-file tells the parent that execve succeeded).
+  linux::close_runtime_fds_on_exec(child.preserve_fds);
   linux::reset_signals();
   // A detached process outlives the runtime.
   ::prctl(PR_SET_PDEATHSIG, 0);
@@ -325,6 +326,7 @@ Result<int> exec_in_container(const std::string& state_root, const ExecOptions& 
       child.namespaces = &plan.value();
       child.seccomp = seccomp ? &*seccomp : nullptr;
       child.sync = &child_sync;
+      child.preserve_fds = options.preserve_fds;
       run_exec_child(child);
     }
     if (pid < 0) return sys_error("clone3 the process into container \"{}\"", options.id);

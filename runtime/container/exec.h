@@ -17,6 +17,7 @@ struct ExecOptions {
   bool detach = false;         // return once the process runs
   std::string pid_file;        // written with no trailing newline
   std::string console_socket;  // receives the pty master when process.terminal
+  int preserve_fds = 0;        // the caller's fds 3 .. 3+N-1 pass on to the process
 };
 
 // Foreground (no detach): waits for the process and returns its exit status

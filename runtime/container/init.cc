@@ -115,8 +115,8 @@ void run_container_init(InitContext& context) {
       die(status.error());
   }
   // Nothing of the runtime's may leak into the container's process: every
-  // fd above stdio is closed on exec, as runc does without --preserve-fds.
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  // fd above stdio and the --preserve-fds ones is closed on exec.
+  linux::close_runtime_fds_on_exec(context.preserve_fds);
   linux::reset_signals();
   Error error = linux::exec_process(executable.value(), *spec.process);
   std::string line = "berth-runtime init: " + error.message() + "\n";

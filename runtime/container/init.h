@@ -22,6 +22,7 @@ struct InitContext {
   linux::MountContext mounts;
   bool no_pivot = false;
   bool no_new_keyring = false;
+  int preserve_fds = 0;       // fds 3 .. 3+N-1 pass on to the process
   bool create_hooks = false;  // any prestart/createRuntime/createContainer/startContainer hook
   SyncSocket* sync = nullptr;
   int exec_fifo = -1;  // O_PATH fd of <state>/exec.fifo

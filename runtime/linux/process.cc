@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +68,20 @@ int exit_status(int wait_status) {
 std::string describe_wait_status(int wait_status) {
   if (WIFSIGNALED(wait_status)) return fmt::format("killed by signal {}", WTERMSIG(wait_status));
   return fmt::format("exited with status {}", WEXITSTATUS(wait_status));
+}
+
+Status check_preserved_fds(int count) {
+  for (int fd = 3; fd < 3 + count; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0)
+      return sys_error("--preserve-fds {}: fd {} is not open", count, fd);
+  return ok();
+}
+
+void close_runtime_fds_on_exec(int preserved) {
+  ::syscall(SYS_close_range, static_cast<unsigned>(3 + preserved), ~0U, CLOSE_RANGE_CLOEXEC);
+  // The caller may have passed them close-on-exec; runc hands them to the
+  // container either way.
+  for (int fd = 3; fd < 3 + preserved; ++fd) ::fcntl(fd, F_SETFD, 0);
 }
 
 void reset_signals() {

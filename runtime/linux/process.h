@@ -22,6 +22,14 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
 // set, so the container's process starts with the defaults.
 void reset_signals();
 
+// --preserve-fds N: fds 3 .. 3+N-1 of the caller pass on to the container's
+// process. Fails naming the first that is not open.
+Status check_preserved_fds(int count);
+// Just before execve: every fd from 3+preserved up is closed on exec
+// (nothing of the runtime's may leak into the container), and the
+// preserved ones are not.
+void close_runtime_fds_on_exec(int preserved);
+
 // execve; only returns on failure.
 Error exec_process(const std::string& path, const spec::Process& process);
 

@@ -107,7 +107,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + strerror(errno));
   if (pid == 0) {
     if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(126);
-    ::close_range(3, ~0U, 0);
+    unsigned first_closed = 3;
+    if (options.extra_fd >= 0) {
+      // dup2 onto itself keeps close-on-exec: clear it either way.
+      if (::dup2(options.extra_fd, 3) < 0 || ::fcntl(3, F_SETFD, 0) < 0) ::_exit(126);
+      first_closed = 4;
+    }
+    ::close_range(first_closed, ~0U, 0);
     if (cwd && ::chdir(cwd) != 0) ::_exit(126);
     ::execve(args[0], args.data(), environ);
     ::_exit(127);

@@ -43,6 +43,7 @@ struct RunOptions {
   int stdin_fd = -1;   // -1: /dev/null
   int stdout_fd = -1;  // -1: a fresh memfd; given fds are read back from offset 0
   int stderr_fd = -1;
+  int extra_fd = -1;   // becomes the child's fd 3 (for --preserve-fds); -1: none
 };
 
 // fork/exec argv[0] (a path, no PATH search) and wait for it to exit; kills
