@@ -10,47 +10,17 @@
 #include <thread>
 
 #include "core/files.h"
+#include "linux/mount_internal.h"
 
 namespace berth::linux {
 
 Result<std::string> find_cgroup2_mount() {
-  auto mountinfo = TRY_VALUE(read_file("/proc/self/mountinfo"));
-  std::istringstream lines(mountinfo);
-  std::string line;
-  while (std::getline(lines, line)) {
-    // "36 35 0:30 / /sys/fs/cgroup/unified rw,... shared:9 - cgroup2 cgroup2 rw,..."
-    size_t separator = line.find(" - ");
-    if (separator == std::string::npos) continue;
-    std::istringstream tail(line.substr(separator + 3));
-    std::string fstype;
-    tail >> fstype;
-    if (fstype != "cgroup2") continue;
-    std::istringstream head(line.substr(0, separator));
-    std::string id, parent, devno, root, mount_point;
-    head >> id >> parent >> devno >> root >> mount_point;
-    return mount_point;
-  }
+  for (const MountInfoEntry& entry : TRY_VALUE(read_mountinfo()))
+    if (entry.fs_type == "cgroup2") return entry.mount_point;
   return std::string();
 }
 
 namespace {
-
-std::string clean_path(const std::string& path) {
-  std::string out;
-  std::istringstream parts(path);
-  std::string part;
-  std::vector<std::string> stack;
-  while (std::getline(parts, part, '/')) {
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!stack.empty()) stack.pop_back();
-      continue;
-    }
-    stack.push_back(part);
-  }
-  for (const std::string& p : stack) out += "/" + p;
-  return out.empty() ? "/" : out;
-}
 
 Result<std::string> own_cgroup() {
   auto content = TRY_VALUE(read_file("/proc/self/cgroup"));

@@ -10,7 +10,9 @@
 
 #include "core/files.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "core/unique_fd.h"
+#include "linux/mount_internal.h"
 
 namespace berth::linux {
 namespace {
@@ -61,22 +63,13 @@ std::vector<std::string> controllers_in(const std::string& file) {
 std::string why_controller_missing(const std::string& controller) {
   // v1 names the io controller blkio.
   std::string v1_name = controller == "io" ? "blkio" : controller;
-  if (auto mountinfo = read_file("/proc/self/mountinfo")) {
-    std::istringstream lines(mountinfo.value());
-    std::string line;
-    while (std::getline(lines, line)) {
-      size_t separator = line.find(" - ");
-      if (separator == std::string::npos) continue;
-      std::vector<std::string> tail = words(line.substr(separator + 3));
-      if (tail.size() < 3 || tail[0] != "cgroup") continue;
-      std::vector<std::string> options;
-      std::istringstream super(tail[2]);
-      std::string option;
-      while (std::getline(super, option, ',')) options.push_back(option);
-      if (!contains(options, v1_name)) continue;
-      std::vector<std::string> head = words(line.substr(0, separator));
-      std::string mount_point = head.size() > 4 ? head[4] : "?";
-      return fmt::format("it is bound to a cgroup v1 hierarchy (mounted at {})", mount_point);
+  if (auto mounts = read_mountinfo()) {
+    for (const MountInfoEntry& entry : mounts.value()) {
+      if (entry.fs_type != "cgroup") continue;
+      std::vector<std::string> options = split(entry.super_options, ',');
+      if (contains(options, v1_name))
+        return fmt::format("it is bound to a cgroup v1 hierarchy (mounted at {})",
+                           entry.mount_point);
     }
   }
   if (auto cgroups = read_file("/proc/cgroups")) {

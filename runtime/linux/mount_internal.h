@@ -6,6 +6,7 @@
 #include <sys/statfs.h>
 
 #include <string>
+#include <vector>
 
 #include "linux/mounts.h"
 #include "spec/spec.h"
@@ -15,6 +16,15 @@ namespace berth::linux {
 // "/proc/self/fd/N": mount(2) takes paths, and this one names exactly the
 // object the fd was opened on, whatever happens to the path later.
 std::string proc_fd_path(int fd);
+
+// One line of /proc/self/mountinfo, paths unescaped.
+struct MountInfoEntry {
+  std::string mount_point;
+  std::string optional_fields;  // "shared:1 master:2"
+  std::string fs_type;
+  std::string super_options;  // "rw,memory" for a cgroup v1 memory hierarchy
+};
+Result<std::vector<MountInfoEntry>> read_mountinfo();
 
 // Lexically cleaned absolute path ("//dev/./pts/" -> "/dev/pts"), for
 // comparing destinations; ".." stops at "/".

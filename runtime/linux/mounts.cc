@@ -33,69 +33,6 @@ constexpr std::string_view kAllowedProcDestinations[] = {
     "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
 };
 
-struct MountInfoEntry {
-  std::string mount_point;
-  std::string optional_fields;  // "shared:1 master:2"
-  std::string fs_type;
-};
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_mountinfo(std::string_view field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      int value = 0;
-      bool octal = true;
-      for (size_t j = 1; j <= 3; ++j) {
-        char c = field[i + j];
-        if (c < '0' || c > '7') octal = false;
-        value = value * 8 + (c - '0');
-      }
-      if (octal) {
-        out += static_cast<char>(value);
-        i += 3;
-        continue;
-      }
-    }
-    out += field[i];
-  }
-  return out;
-}
-
-// proc(5): "id parent major:minor root mount-point options [optional...] -
-// fstype source super-options".
-Result<std::vector<MountInfoEntry>> read_mountinfo() {
-  std::string text = TRY_VALUE(read_file("/proc/self/mountinfo"));
-  std::vector<MountInfoEntry> entries;
-  size_t line_start = 0;
-  while (line_start < text.size()) {
-    size_t line_end = text.find('\n', line_start);
-    if (line_end == std::string::npos) line_end = text.size();
-    std::string_view line(text.data() + line_start, line_end - line_start);
-    line_start = line_end + 1;
-    std::vector<std::string_view> fields;
-    size_t pos = 0;
-    while (pos < line.size()) {
-      size_t end = line.find(' ', pos);
-      if (end == std::string_view::npos) end = line.size();
-      fields.push_back(line.substr(pos, end - pos));
-      pos = end + 1;
-    }
-    size_t separator = 6;
-    while (separator < fields.size() && fields[separator] != "-") ++separator;
-    if (fields.size() < 7 || separator + 1 >= fields.size()) continue;
-    MountInfoEntry entry;
-    entry.mount_point = unescape_mountinfo(fields[4]);
-    for (size_t i = 6; i < separator; ++i) {
-      if (!entry.optional_fields.empty()) entry.optional_fields += ' ';
-      entry.optional_fields += fields[i];
-    }
-    entry.fs_type = fields[separator + 1];
-    entries.push_back(std::move(entry));
-  }
-  return entries;
-}
-
 bool is_inside(const std::string& path, const std::string& dir) {
   if (dir == "/") return true;
   return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
@@ -378,6 +315,68 @@ Status mount_one(const MountRequest& r) {
 }
 
 }  // namespace
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mountinfo(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      int value = 0;
+      bool octal = true;
+      for (size_t j = 1; j <= 3; ++j) {
+        char c = field[i + j];
+        if (c < '0' || c > '7') octal = false;
+        value = value * 8 + (c - '0');
+      }
+      if (octal) {
+        out += static_cast<char>(value);
+        i += 3;
+        continue;
+      }
+    }
+    out += field[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+// proc(5): "id parent major:minor root mount-point options [optional...] -
+// fstype source super-options".
+Result<std::vector<MountInfoEntry>> read_mountinfo() {
+  std::string text = TRY_VALUE(read_file("/proc/self/mountinfo"));
+  std::vector<MountInfoEntry> entries;
+  size_t line_start = 0;
+  while (line_start < text.size()) {
+    size_t line_end = text.find('\n', line_start);
+    if (line_end == std::string::npos) line_end = text.size();
+    std::string_view line(text.data() + line_start, line_end - line_start);
+    line_start = line_end + 1;
+    std::vector<std::string_view> fields;
+    size_t pos = 0;
+    while (pos < line.size()) {
+      size_t end = line.find(' ', pos);
+      if (end == std::string_view::npos) end = line.size();
+      fields.push_back(line.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    size_t separator = 6;
+    while (separator < fields.size() && fields[separator] != "-") ++separator;
+    if (fields.size() < 7 || separator + 1 >= fields.size()) continue;
+    MountInfoEntry entry;
+    entry.mount_point = unescape_mountinfo(fields[4]);
+    for (size_t i = 6; i < separator; ++i) {
+      if (!entry.optional_fields.empty()) entry.optional_fields += ' ';
+      entry.optional_fields += fields[i];
+    }
+    entry.fs_type = fields[separator + 1];
+    if (separator + 3 < fields.size()) entry.super_options = fields[separator + 3];
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
 
 Status prepare_rootfs_mount(const spec::Spec& spec, const MountContext& context) {
   unsigned long propagation = spec.linux ? propagation_flags(spec.linux->rootfs_propagation) : 0;
