@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The tutorial's Jupyter run, end to end, as a person would do it.
 
-Usage: jupyter_test.py --berth PATH [--network bridge|host] [--keep-screenshot FILE]
+Usage: jupyter_test.py --berth PATH [--network bridge|host] [--keep-screenshots DIR]
                        [unittest arguments]
 
 What the tutorial does with Docker (`docker run -it -p 8888:8888 -v
@@ -23,8 +23,9 @@ http://127.0.0.1:8888/?token=...), done with berth and checked from the host:
 4. A notebook written on the host into HOSTDIR is executed in the container
    with `berth exec NAME jupyter nbconvert --execute --inplace`; its output
    must be in the file on the host.
-5. Headless Chromium screenshots http://127.0.0.1:HOSTPORT/tree?token=...;
-   the PNG must be a real 1280x800 picture of some size. Chromium is fenced
+5. Headless Chromium screenshots http://127.0.0.1:HOSTPORT/tree?token=...
+   and the saved notebook's page; each PNG must be a 1280x800 picture that
+   is not blank. Chromium is fenced
    to loopback: every host name but 127.0.0.1 resolves to nothing and
    any other HTTP(S) goes to a dead proxy on 127.0.0.1:9, so even a stray
    background request leaves no trace outside this machine.
@@ -82,7 +83,7 @@ EXPECTED = ["answer 42", f"cwd {CONTAINER_NOTEBOOKS}"]
 # Set by main().
 BERTH = ""
 NETWORK = "bridge"
-KEEP_SCREENSHOT = None
+KEEP_SCREENSHOTS = None
 
 
 def describe(result):
@@ -408,12 +409,11 @@ class JupyterEndToEnd(unittest.TestCase):
         for expected in EXPECTED:
             self.assertIn(expected, text, f"the executed notebook's output: {text!r}")
 
-    def test_4_browser_screenshot(self):
+    def screenshot(self, page, png):
+        """Headless Chromium's 1280x800 screenshot of page (a path on Jupyter)."""
         chromium = shutil.which("chromium")
         self.assertIsNotNone(chromium, "chromium is missing: run tools/install-deps")
-        profile = self.tmp / "chromium"
-        profile.mkdir()
-        png = self.tmp / "tree.png"
+        profile = Path(tempfile.mkdtemp(prefix="chromium.", dir=self.tmp))
         argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync",
@@ -421,10 +421,11 @@ class JupyterEndToEnd(unittest.TestCase):
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                 "--proxy-server=127.0.0.1:9",
                 "--hide-scrollbars", f"--user-data-dir={profile}",
-                # Time for the tree page's script to list the folder.
+                # Time for the page's scripts to list the folder or render
+                # the notebook.
                 "--virtual-time-budget=10000",
                 f"--screenshot={png}", "--window-size=1280,800",
-                f"http://127.0.0.1:{self.port}/tree?token={self.token}"]
+                f"http://127.0.0.1:{self.port}{page}"]
         env = dict(os.environ, HOME=str(profile), XDG_CONFIG_HOME=str(profile / "config"),
                    XDG_CACHE_HOME=str(profile / "cache"))
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -449,9 +450,17 @@ class JupyterEndToEnd(unittest.TestCase):
         self.assertEqual((width, height), (1280, 800))
         # Chromium's blank 1280x800 page is a 4.7 KB PNG; the tree page with
         # its header, toolbar and two notebooks listed is about 26 KB.
-        self.assertGreater(len(data), 10000, "the screenshot looks blank")
-        if KEEP_SCREENSHOT:
-            shutil.copy(png, KEEP_SCREENSHOT)
+        self.assertGreater(len(data), 10000, f"the screenshot of {page} looks blank")
+        if KEEP_SCREENSHOTS:
+            shutil.copy(png, Path(KEEP_SCREENSHOTS) / png.name)
+
+    def test_4_browser_tree_page(self):
+        self.screenshot(f"/tree?token={self.token}", self.tmp / "tree.png")
+
+    def test_5_browser_notebook_page(self):
+        # The notebook saved in test 2, with its output, as a person opens it.
+        self.screenshot(f"/notebooks/e2e-kernel.ipynb?token={self.token}",
+                        self.tmp / "notebook.png")
 
     # -- teardown ---------------------------------------------------------------
 
@@ -533,17 +542,18 @@ def mounts_under(path):
 
 
 def main():
-    global BERTH, NETWORK, KEEP_SCREENSHOT
+    global BERTH, NETWORK, KEEP_SCREENSHOTS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--berth", required=True, help="the berth binary")
     parser.add_argument("--network", choices=["bridge", "host"], default="bridge")
-    parser.add_argument("--keep-screenshot", help="copy the screenshot to this file")
+    parser.add_argument("--keep-screenshots", metavar="DIR",
+                        help="copy the screenshots (tree.png, notebook.png) into DIR")
     args, rest = parser.parse_known_args()
     if os.geteuid() != 0:
         sys.exit("jupyter_test: must run as root (containers)")
     BERTH = os.path.abspath(args.berth)
     NETWORK = args.network
-    KEEP_SCREENSHOT = args.keep_screenshot
+    KEEP_SCREENSHOTS = args.keep_screenshots
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 
