@@ -31,8 +31,9 @@ http://127.0.0.1:8888/?token=...), done with berth and checked from the host:
    background request leaves no trace outside this machine.
 
 Teardown runs whatever failed: `berth rm -f`, then checks that nothing is
-left (the container's host-side veth, an nft map element for its address or
-port in `table ip berth0`, a mount under the temp dir, a container record),
+left (the container's host-side veth `vb-<id>`, an nft map element for its
+address or port in `table ip berth0`, its address lease under
+/run/berth-network, a mount under the temp dir, a container record),
 removes the temp dirs, and fails on any leftover.
 
 `--network host` (development only, before bridge networking existed) runs
@@ -72,6 +73,7 @@ JUPYTER_START_TIMEOUT = 90  # the API answering after `run -d`
 KERNEL_TIMEOUT = 60         # a kernel starting and running one cell
 NBCONVERT_TIMEOUT = 180
 CHROMIUM_TIMEOUT = 120
+LEASES = "/run/berth-network"
 
 # The notebook's cell: its output proves it ran in the container (the
 # kernel's cwd is the mounted folder) and computed something.
@@ -228,6 +230,7 @@ class JupyterEndToEnd(unittest.TestCase):
         cls.port = free_port()
         cls.started = False
         cls.host_veth = None          # (ifindex, name) of the container's host-side veth
+        cls.id = None
         cls.container_ip = None
         try:
             cls.start_jupyter()
@@ -253,9 +256,10 @@ class JupyterEndToEnd(unittest.TestCase):
                        *jupyter[4:]]
         else:
             flags = ["-p", f"127.0.0.1:{cls.port}:8888"]
-        cls.berth("run", "-d", "--name", cls.name, *flags,
-                  "-v", f"{cls.notebooks}:{CONTAINER_NOTEBOOKS}", IMAGE, *jupyter)
+        result = cls.berth("run", "-d", "--name", cls.name, *flags,
+                           "-v", f"{cls.notebooks}:{CONTAINER_NOTEBOOKS}", IMAGE, *jupyter)
         cls.started = True
+        cls.id = result.stdout.strip().splitlines()[-1]
         if NETWORK != "host":
             cls.record_network()
         cls.wait_for_api()
@@ -328,8 +332,8 @@ class JupyterEndToEnd(unittest.TestCase):
         self.assertTrue(self.container_ip.startswith("10.87."),
                         f"container address {self.container_ip} is not in 10.87.0.0/16")
         self.assertIsNotNone(self.host_veth, "eth0's peer (the host-side veth) not found")
-        self.assertTrue((self.host_veth[1] or "").startswith("vb-"),
-                        f"the host-side veth is {self.host_veth}, expected a vb-* link")
+        self.assertEqual(self.host_veth[1], veth_name(self.id),
+                         f"the host-side veth (ifindex {self.host_veth[0]})")
 
     def test_2_notebook_through_the_kernel(self):
         path = "e2e-kernel.ipynb"
@@ -485,7 +489,10 @@ class JupyterEndToEnd(unittest.TestCase):
             if now.get(index) == name:
                 leftovers.append(f"the container's veth {name} (ifindex {index}) is still there")
                 run(["ip", "link", "delete", name], check=False)
+        if cls.id and veth_name(cls.id) in host_links().values():
+            leftovers.append(f"a veth {veth_name(cls.id)} is still there")
         leftovers += nft_leftovers(cls.port, cls.container_ip)
+        leftovers += lease_leftovers(cls.id)
         mounts = mounts_under(cls.tmp)
         if mounts:
             leftovers.append(f"mounts left under {cls.tmp}: {mounts}")
@@ -507,6 +514,27 @@ def host_links():
     if result.returncode != 0:
         return {}
     return {link["ifindex"]: link["ifname"] for link in json.loads(result.stdout)}
+
+
+def veth_name(container_id):
+    """The host-side veth berth names after a container."""
+    return "vb-" + container_id[:12]
+
+
+def lease_leftovers(container_id):
+    """Address leases (berth's files under /run/berth-network) still naming the container."""
+    found = []
+    if not container_id or not os.path.isdir(LEASES):
+        return found
+    for dirpath, _, filenames in os.walk(LEASES):
+        for filename in filenames:
+            path = os.path.join(dirpath, filename)
+            try:
+                if container_id in Path(path).read_text(errors="replace"):
+                    found.append(f"the lease file {path} still names {container_id}")
+            except OSError:
+                pass
+    return found
 
 
 def nft_leftovers(port, address):
