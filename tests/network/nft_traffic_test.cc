@@ -197,6 +197,12 @@ TEST_F(NftTrafficTest, PublishedPortsReachTheContainerOverLoopbackAndOtherAddres
   // no element in tcp_addr and fell through to tcp_any above.
   EXPECT_EQ(tcp_reaches(-1, "192.0.2.1", 8081, tcp.get()), "192.0.2.1");
   EXPECT_FALSE(tcp_reaches(-1, "127.0.0.1", 8081, tcp.get()));
+  // Both maps holding the port: the host address's element wins there.
+  UniqueFd tcp81 = server(container_.fd(), SOCK_STREAM, "0.0.0.0", 81);
+  ASSERT_TRUE(publish(Protocol::Tcp, nullptr, 8082, 80));
+  ASSERT_TRUE(publish(Protocol::Tcp, "192.0.2.1", 8082, 81));
+  EXPECT_EQ(tcp_reaches(-1, "192.0.2.1", 8082, tcp81.get()), "192.0.2.1");
+  EXPECT_EQ(tcp_reaches(-1, "127.0.0.1", 8082, tcp.get()), "10.88.0.1");
   // Hairpin: the container through its own published port.
   EXPECT_EQ(tcp_reaches(container_.fd(), "10.88.0.1", 8080, tcp.get()), "10.88.0.1");
   // Sanity of the set-up: the host reaches the container directly.
