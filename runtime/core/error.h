@@ -71,6 +71,8 @@ class [[nodiscard]] Result {
   T&& value() && { return std::get<0>(std::move(storage_)); }
   const T& value() const& { return std::get<0>(storage_); }
   T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(value()); }
+  const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   Error& error() { return std::get<1>(storage_); }

@@ -212,6 +212,8 @@ Result<json> make_container_spec(const RunOptions& options, const SpecInputs& in
                       {"source", "tmpfs"},
                       {"options", tmpfs_options}});
   }
+  for (const auto& [file, path] : inputs.network_files)
+    mounts.push_back(bind_mount(file, path, false));
   for (const std::string& flag : options.volumes) {
     auto volume = TRY_VALUE(parse_volume(flag));
     mounts.push_back(bind_mount(volume.host, volume.container, volume.readonly));
@@ -223,10 +225,12 @@ Result<json> make_container_spec(const RunOptions& options, const SpecInputs& in
                      {{"type", "uts"}},
                      {{"type", "mount"}},
                      {{"type", "cgroup"}}};
-  if (options.network == "none")
+  // bridge and none: a network namespace of its own (bridge mode connects
+  // it once the container is created).
+  if (options.network == "bridge" || options.network == "none")
     namespaces.push_back({{"type", "network"}});
   else if (options.network != "host")
-    return make_error("--network {}: not supported (none or host)", options.network);
+    return make_error("--network {}: not supported (bridge, none or host)", options.network);
   linux["namespaces"] = namespaces;
   linux["maskedPaths"] = docker_masked_paths();
   linux["readonlyPaths"] = docker_readonly_paths();

@@ -44,6 +44,8 @@ struct SpecInputs {
   std::string rootfs;       // the mounted overlay (absolute)
   std::string init_binary;  // host path of berth-init, with --init
   std::optional<std::pair<unsigned, unsigned>> console_size;  // rows, columns
+  // /etc/hosts, /etc/hostname, /etc/resolv.conf: (host file, container path)
+  std::vector<std::pair<std::string, std::string>> network_files;
 };
 
 Result<nlohmann::json> make_container_spec(const RunOptions& options, const SpecInputs& inputs);

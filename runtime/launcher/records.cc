@@ -12,6 +12,7 @@
 #include "container/container.h"
 #include "container/state.h"
 #include "core/files.h"
+#include "network/leases.h"
 
 namespace berth::launcher {
 
@@ -43,6 +44,7 @@ const char* to_string(RecordStatus status) {
 json ContainerRecord::to_json() const {
   json j = {{"id", id},
             {"name", name},
+            {"hostname", hostname},
             {"image", image},
             {"image_id", image_id},
             {"command", command},
@@ -54,8 +56,17 @@ json ContainerRecord::to_json() const {
             {"tty", tty},
             {"supervisor_pid", supervisor_pid},
             {"supervisor_start_time", supervisor_start_time},
-            {"mounts", mounts}};
+            {"mounts", mounts},
+            {"network", network}};
   if (exit_code) j["exit_code"] = *exit_code;
+  if (!bridge.empty()) {
+    json port_list = json::array();
+    for (const network::PortMapping& mapping : ports)
+      port_list.push_back(network::port_mapping_to_json(mapping));
+    j["bridge"] = {{"name", bridge},         {"lease_dir", lease_dir},
+                   {"ip_address", ip_address}, {"gateway", gateway},
+                   {"prefix_length", prefix_length}, {"ports", port_list}};
+  }
   return j;
 }
 
@@ -63,6 +74,7 @@ ContainerRecord ContainerRecord::from_json(const json& j) {
   ContainerRecord r;
   r.id = j.value("id", "");
   r.name = j.value("name", "");
+  r.hostname = j.value("hostname", "");
   r.image = j.value("image", "");
   r.image_id = j.value("image_id", "");
   r.command = j.value("command", std::vector<std::string>{});
@@ -77,6 +89,17 @@ ContainerRecord ContainerRecord::from_json(const json& j) {
   r.supervisor_pid = j.value("supervisor_pid", 0);
   r.supervisor_start_time = j.value("supervisor_start_time", 0ULL);
   r.mounts = j.value("mounts", std::vector<json>{});
+  r.network = j.value("network", "");
+  if (j.contains("bridge") && j["bridge"].is_object()) {
+    const json& b = j["bridge"];
+    r.bridge = b.value("name", "");
+    r.lease_dir = b.value("lease_dir", "");
+    r.ip_address = b.value("ip_address", "");
+    r.gateway = b.value("gateway", "");
+    r.prefix_length = b.value("prefix_length", 0);
+    for (const json& port : b.value("ports", json::array()))
+      if (auto mapping = network::port_mapping_from_json(port)) r.ports.push_back(*mapping);
+  }
   return r;
 }
 

@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
+#include "network/nft.h"
 
 namespace berth::launcher {
 
@@ -31,6 +32,7 @@ const char* to_string(RecordStatus status);
 struct ContainerRecord {
   std::string id;  // 64 hex
   std::string name;
+  std::string hostname;
   std::string image;  // as the user named it
   std::string image_id;
   std::vector<std::string> command;
@@ -42,6 +44,13 @@ struct ContainerRecord {
   pid_t supervisor_pid = 0;  // the foreground berth or the detached monitor
   unsigned long long supervisor_start_time = 0;
   std::vector<nlohmann::json> mounts;  // the volumes, for inspect
+  // Its network (launcher/container_network.h): the mode, and in bridge
+  // mode where its lease is and what it was given.
+  std::string network;
+  std::string bridge, lease_dir;
+  std::string ip_address, gateway;
+  int prefix_length = 0;
+  std::vector<network::PortMapping> ports;
 
   nlohmann::json to_json() const;
   static ContainerRecord from_json(const nlohmann::json& j);

@@ -17,8 +17,10 @@
 #include "core/clock.h"
 #include "core/defer.h"
 #include "core/files.h"
+#include "launcher/container_network.h"
 #include "launcher/container_spec.h"
 #include "linux/mounts.h"
+#include "linux/forwarded_signals.h"
 #include "linux/process.h"
 #include "linux/terminal.h"
 #include "rootfs/overlay.h"
@@ -79,8 +81,36 @@ Status wait_for_pidfd(int pidfd) {
 
 // The detached monitor, in its own session: the container's output goes to
 // its log; it waits for the container and finishes it.
+// Creates the container, connects its network and starts it. On failure
+// the runtime's container and its network are gone again.
+Result<container::CreatedContainer> create_and_start(const ContainerRecords& records,
+                                                     ContainerRecord& record,
+                                                     const NetworkPlan& network,
+                                                     bool keep_terminal) {
+  container::CreateOptions create;
+  create.id = record.id;
+  create.bundle = records.dir(record.id);
+  auto created =
+      TRY_VALUE(container::create_container_process(records.state_root(), create, keep_terminal));
+  Defer undo([&] {
+    (void)container::delete_container(records.state_root(), record.id, true);
+    (void)disconnect_network(record);
+  });
+  TRY(connect_network(network, records.dir(record.id), created.pid, record.hostname, record));
+  TRY(records.save(record));
+  // The caller's terminal size, before the process can ask for it.
+  if (created.pty_master && keep_terminal && ::isatty(0))
+    linux::copy_window_size(0, created.pty_master.get());
+  TRY(container::start_container(records.state_root(), record.id));
+  undo.release();
+  return created;
+}
+
+// The detached monitor, in its own session: the container's output goes to
+// its log; it waits for the container and finishes it. It holds the
+// published ports' placeholder sockets (inherited) until then.
 [[noreturn]] void monitor(const ContainerRecords& records, const ContainerRecord& record,
-                          int report_fd) {
+                          const NetworkPlan& network, int report_fd) {
   std::string log_path = records.dir(record.id) + "/container.log";
   int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -93,26 +123,18 @@ Status wait_for_pidfd(int pidfd) {
   updated.supervisor_pid = ::getpid();
   updated.supervisor_start_time = own_start_time();
   updated.started = rfc3339_now(true);
-  container::CreateOptions create;
-  create.id = record.id;
-  create.bundle = records.dir(record.id);
   Status started = records.save(updated);
   std::optional<container::CreatedContainer> created;
   if (started) {
-    auto made = container::create_container_process(records.state_root(), create, record.tty);
-    if (made) {
+    auto made = create_and_start(records, updated, network, record.tty);
+    if (made)
       created = std::move(made.value());
-      started = container::start_container(records.state_root(), record.id);
-    } else {
+    else
       started = made.error();
-    }
   }
   report_start(report_fd, started);
   ::close(report_fd);
-  if (!started) {
-    (void)container::delete_container(records.state_root(), record.id, true);
-    _exit(1);  // `berth run -d` finishes and removes the container
-  }
+  if (!started) _exit(1);  // `berth run -d` finishes and removes the container
   if (created->pty_master)
     (void)linux::relay_terminal(created->pty_master.get(), created->pidfd.get(), created->pid);
   else
@@ -125,7 +147,8 @@ Status wait_for_pidfd(int pidfd) {
   _exit(0);
 }
 
-Result<int> run_detached(const ContainerRecords& records, const ContainerRecord& record) {
+Result<int> run_detached(const ContainerRecords& records, const ContainerRecord& record,
+                         const NetworkPlan& network) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) < 0) return sys_error("pipe");
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
@@ -133,7 +156,7 @@ Result<int> run_detached(const ContainerRecords& records, const ContainerRecord&
   if (pid < 0) return sys_error("fork the container's monitor");
   if (pid == 0) {
     read_end.reset();
-    monitor(records, record, write_end.release());
+    monitor(records, record, network, write_end.release());
   }
   write_end.reset();
   TRY(read_start_report(read_end.get()));
@@ -142,16 +165,20 @@ Result<int> run_detached(const ContainerRecords& records, const ContainerRecord&
 }
 
 Result<int> run_foreground(const ContainerRecords& records, ContainerRecord record,
-                           const RunOptions& options) {
+                           const RunOptions& options, const NetworkPlan& network) {
   if (!options.interactive) TRY(empty_stdin());
   record.supervisor_pid = ::getpid();
   record.supervisor_start_time = own_start_time();
   record.started = rfc3339_now(true);
   TRY(records.save(record));
-  container::CreateOptions create;
-  create.id = record.id;
-  create.bundle = records.dir(record.id);
-  int code = TRY_VALUE(container::run_container(records.state_root(), create, false));
+  auto created = TRY_VALUE(create_and_start(records, record, network, true));
+  if (created.pty_master)
+    TRY(linux::relay_terminal(created.pty_master.get(), created.pidfd.get(), created.pid));
+  else
+    TRY(linux::wait_forwarding_signals(created.pidfd.get(), created.pid));
+  int wait_status = 0;
+  if (::waitpid(created.pid, &wait_status, 0) < 0) return sys_error("wait for the container");
+  int code = linux::exit_status(wait_status);
   TRY(finish_container(records, record.id, code, false));
   return code;
 }
@@ -182,6 +209,7 @@ Status finish_container(const ContainerRecords& records, const std::string& id,
   }
   auto record = TRY_VALUE(records.load(id));
   TRY(container::delete_container(records.state_root(), id, true));
+  TRY(disconnect_network(record));
   std::string dir = records.dir(id);
   TRY(rootfs::unmount_overlay(dir + "/rootfs"));
   if (remove || record.remove_on_exit) return remove_tree(dir);
@@ -216,7 +244,12 @@ Result<int> run_container(const LauncherPaths& paths, const RunOptions& options)
   record.detached = options.detach;
   record.remove_on_exit = options.remove;
   record.tty = options.tty;
+  record.hostname = options.hostname.empty() ? record.id.substr(0, 12) : options.hostname;
   TRY(prepare_volumes(options, record.mounts));
+  // Published host ports are bound first: a taken one fails the run before
+  // anything is made.
+  auto network = TRY_VALUE(plan_network(options, image_config));
+  record.network = network.mode;
   TRY(records.create(record));
   // Until the container runs, a failure removes everything made for it.
   Defer undo([&] { (void)finish_container(records, record.id, std::nullopt, true); });
@@ -233,7 +266,8 @@ Result<int> run_container(const LauncherPaths& paths, const RunOptions& options)
 
   SpecInputs inputs;
   inputs.id = record.id;
-  inputs.hostname = options.hostname.empty() ? record.id.substr(0, 12) : options.hostname;
+  inputs.hostname = record.hostname;
+  inputs.network_files = TRY_VALUE(write_network_files(dir, network.mode, inputs.hostname));
   inputs.args = record.command;
   inputs.env = TRY_VALUE(container_env(options, image_config, inputs.hostname));
   inputs.cwd = container_workdir(options, image_config);
@@ -259,11 +293,11 @@ Result<int> run_container(const LauncherPaths& paths, const RunOptions& options)
     // The monitor finishes a container that ran; one that never ran is
     // removed here (Docker would keep it as "Created": nothing of a failed
     // run stays behind with berth).
-    auto result = run_detached(records, record);
+    auto result = run_detached(records, record, network);
     if (!result) (void)finish_container(records, record.id, std::nullopt, true);
     return result;
   }
-  auto result = run_foreground(records, record, options);
+  auto result = run_foreground(records, record, options, network);
   if (!result) (void)finish_container(records, record.id, std::nullopt, true);
   return result;
 }

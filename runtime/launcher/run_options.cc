@@ -19,7 +19,67 @@ std::string trim(const std::string& text) {
   return text.substr(begin, end - begin + 1);
 }
 
+// A port number 1..65535, for -p's messages.
+Result<uint16_t> parse_port(const std::string& flag, const std::string& text, const char* what) {
+  if (text.find('-') != std::string::npos)
+    return make_error("-p {}: port ranges are not supported", flag);
+  uint32_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > 65535) return make_error("-p {}: invalid {} \"{}\"", flag, what, text);
+    value = value * 10 + (c - '0');
+  }
+  if (text.empty() || value == 0 || value > 65535)
+    return make_error("-p {}: invalid {} \"{}\" (1-65535)", flag, what, text);
+  return static_cast<uint16_t>(value);
+}
+
+Result<network::Protocol> parse_protocol(const std::string& flag, const std::string& text) {
+  if (text == "tcp") return network::Protocol::Tcp;
+  if (text == "udp") return network::Protocol::Udp;
+  return make_error("-p {}: unknown protocol \"{}\" (tcp or udp)", flag, text);
+}
+
 }  // namespace
+
+Result<network::PortRequest> parse_publish(const std::string& text) {
+  network::PortRequest request;
+  std::string ports = text;
+  if (size_t slash = text.rfind('/'); slash != std::string::npos) {
+    request.protocol = TRY_VALUE(parse_protocol(text, text.substr(slash + 1)));
+    ports = text.substr(0, slash);
+  }
+  if (!ports.empty() && ports[0] == '[')
+    return make_error("-p {}: IPv6 host addresses are not supported", text);
+  std::vector<std::string> parts = split(ports, ':');
+  if (parts.empty() || parts.size() > 3)
+    return make_error("-p {}: expected [IP:]HOSTPORT:CTRPORT[/tcp|udp] or CTRPORT", text);
+  request.container_port = TRY_VALUE(parse_port(text, parts.back(), "container port"));
+  if (parts.size() >= 2 && !parts[parts.size() - 2].empty())
+    request.host_port = TRY_VALUE(parse_port(text, parts[parts.size() - 2], "host port"));
+  if (parts.size() == 3 && !parts[0].empty()) {
+    auto ip = network::Ipv4::parse(parts[0]);
+    if (!ip) return make_error("-p {}: {}", text, ip.error().message());
+    if (ip->value != 0) request.host_ip = *ip;  // 0.0.0.0: every address, as no IP
+  }
+  return request;
+}
+
+Result<std::vector<network::PortRequest>> exposed_port_requests(
+    const nlohmann::json& image_config, const std::vector<network::PortRequest>& published) {
+  std::vector<network::PortRequest> requests;
+  if (!image_config.is_object() || !image_config.contains("ExposedPorts")) return requests;
+  const nlohmann::json& exposed = image_config["ExposedPorts"];
+  if (!exposed.is_object()) return make_error("the image's ExposedPorts is not an object");
+  for (const auto& [key, value] : exposed.items()) {
+    auto request = parse_publish(key);
+    if (!request) return make_error("the image's ExposedPorts \"{}\" is not PORT/PROTO", key);
+    bool already = std::any_of(published.begin(), published.end(), [&](const auto& p) {
+      return p.container_port == request->container_port && p.protocol == request->protocol;
+    });
+    if (!already) requests.push_back(*request);
+  }
+  return requests;
+}
 
 Result<VolumeFlag> parse_volume(const std::string& text) {
   std::vector<std::string> parts = split(text, ':');

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "network/ports.h"
 
 namespace berth::launcher {
 
@@ -45,8 +47,21 @@ struct RunOptions {
   std::string cpus;        // "1.5"
   std::vector<std::string> cap_add, cap_drop;
   std::vector<std::string> security_opts;  // seccomp=unconfined|FILE, no-new-privileges[:true]
-  std::string network = "none";            // none | host
+  std::string network = "bridge";          // bridge | none | host
+  std::vector<std::string> publish;        // -p [IP:]HOSTPORT:CTRPORT[/PROTO] or CTRPORT
+  bool publish_all = false;                // -P: the image's ExposedPorts
+  std::string bridge;                      // berth --bridge (default berth0)
+  std::string subnet;                      // berth --subnet (default 10.87.0.0/16)
 };
+
+// -p, as Docker reads it: CTRPORT, HOSTPORT:CTRPORT, IP:HOSTPORT:CTRPORT or
+// IP::CTRPORT, each with an optional /tcp or /udp. A missing host port is
+// 0: any free one.
+Result<network::PortRequest> parse_publish(const std::string& text);
+// -P: every "PORT/PROTO" key of the image's ExposedPorts to a free host
+// port, except container ports -p already publishes.
+Result<std::vector<network::PortRequest>> exposed_port_requests(
+    const nlohmann::json& image_config, const std::vector<network::PortRequest>& published);
 
 Result<VolumeFlag> parse_volume(const std::string& text);
 Result<TmpfsFlag> parse_tmpfs(const std::string& text);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -249,6 +250,49 @@ std::string describe_mounts(const std::vector<std::string>& mounts) {
 
 }  // namespace
 
+std::string LauncherTest::LeaseFile() const {
+  struct stat netns = {};
+  if (netns_fd_ >= 0 ? ::fstat(netns_fd_, &netns) : ::stat("/proc/self/ns/net", &netns)) return "";
+  return "/run/berth-network/net-" + std::to_string(netns.st_ino) + "/berth0.json";
+}
+
+json LauncherTest::Leases() const {
+  std::string path = LeaseFile();
+  if (!path_exists(path)) return json::array();
+  json leases = json::parse(read_file(path), nullptr, false);
+  return leases.is_object() ? leases.value("leases", json::array()) : json::array();
+}
+
+void LauncherTest::CheckNetworkLeftClean() {
+  // The bridge network: no lease, no veth of this test's containers, and
+  // no DNAT element pointing at an address no lease holds.
+  std::set<std::string> leased_addresses;
+  for (const json& lease : Leases()) {
+    std::string id = lease.value("container_id", "");
+    leased_addresses.insert(lease.value("address", ""));
+    EXPECT_EQ(seen_ids_.count(id), 0u) << "address lease of container " << id << " left behind in "
+                                       << LeaseFile() << ": " << lease.dump();
+  }
+  ProcessResult links = run_process({"/usr/sbin/ip", "-o", "link", "show"}, {.netns_fd = netns_fd_});
+  for (const std::string& id : seen_ids_)
+    EXPECT_EQ(links.out.find("vb-" + id.substr(0, 12)), std::string::npos)
+        << "veth of container " << id << " left behind:\n" << links.out;
+  ProcessResult table =
+      run_process({"/usr/sbin/nft", "-j", "list", "table", "ip", "berth0"}, {.netns_fd = netns_fd_});
+  if (!table.succeeded()) return;  // no table: nothing published
+  json ruleset = json::parse(table.out, nullptr, false);
+  for (const json& item : ruleset.value("nftables", json::array())) {
+    if (!item.contains("map")) continue;
+    for (const json& element : item["map"].value("elem", json::array())) {
+      std::string text = element.dump();
+      bool leased = std::any_of(leased_addresses.begin(), leased_addresses.end(),
+                                [&](const std::string& a) { return !a.empty() && text.find("\"" + a + "\"") != std::string::npos; });
+      EXPECT_TRUE(leased) << "DNAT element of no live container in map "
+                          << item["map"].value("name", "") << ": " << text;
+    }
+  }
+}
+
 void LauncherTest::CheckNothingLeft() {
   DrainWatch();
   // A container whose supervisor (foreground berth or detached monitor) is
@@ -282,6 +326,7 @@ void LauncherTest::CheckNothingLeft() {
                   << "\ncgroup.procs: " << read_file(cgroup + "/cgroup.procs");
     remove_cgroup_tree(cgroup);
   }
+  CheckNetworkLeftClean();
   std::vector<std::string> state = list_dir(root_ + "/state");
   EXPECT_TRUE(state.empty()) << "runtime state left under " << root_
                              << "/state: " << testing::PrintToString(state);
@@ -297,14 +342,18 @@ void LauncherTest::CheckNothingLeft() {
 ProcessResult LauncherTest::Berth(std::vector<std::string> args, const ProcessOptions& options) {
   std::vector<std::string> argv = {berth_binary(), "--root", root_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv, options);
+  ProcessOptions in_netns = options;
+  if (in_netns.netns_fd < 0) in_netns.netns_fd = netns_fd_;
+  return run_process(argv, in_netns);
 }
 
 BackgroundProcess LauncherTest::StartBerth(std::vector<std::string> args,
                                            const ProcessOptions& options, int terminal) {
   std::vector<std::string> argv = {berth_binary(), "--root", root_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return BackgroundProcess::start(argv, options, terminal);
+  ProcessOptions in_netns = options;
+  if (in_netns.netns_fd < 0) in_netns.netns_fd = netns_fd_;
+  return BackgroundProcess::start(argv, in_netns, terminal);
 }
 
 std::string LauncherTest::RunDetached(std::vector<std::string> args) {

@@ -44,6 +44,7 @@ struct ProcessOptions {
   int stdin_fd = -1;             // -1: /dev/null
   std::vector<std::string> env;  // "KEY=VALUE" added to (or replacing in) ours
   std::string cwd;               // "" keeps ours
+  int netns_fd = -1;             // a network namespace to run in (setns), -1 keeps ours
 };
 
 // fork/exec argv[0] (a path) and wait for it; SIGKILL after the timeout.
@@ -168,11 +169,18 @@ class LauncherTest : public ::testing::Test {
   virtual bool UsesSharedRoot() const { return false; }
   virtual std::string SharedRoot() { return ""; }
 
+  // The bridge network's lease file of the namespace berth runs in, and its leases.
+  std::string LeaseFile() const;
+  json Leases() const;
+
   std::string dir_;   // /tmp/berth-launcher-XXXXXX: the test's own files
+  // The network namespace every berth command of the test runs in (-1: ours).
+  int netns_fd_ = -1;
   std::string root_;  // berth's --root: dir_/root, or a shared one
 
  private:
   void CheckNothingLeft();
+  void CheckNetworkLeftClean();
   void DrainWatch();
 
   UniqueFd watch_;

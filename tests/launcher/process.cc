@@ -2,6 +2,7 @@
 // or in the background (on a terminal) while the test acts on it.
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -105,6 +106,7 @@ struct ChildSetup {
   std::vector<std::string> argv, env;
   std::vector<char*> argv_c, env_c;
   const char* cwd = nullptr;
+  int netns_fd = -1;
 };
 
 [[noreturn]] void exec_child(const ChildSetup& setup, int in, int out, int err, int terminal) {
@@ -112,6 +114,7 @@ struct ChildSetup {
     if (::setsid() < 0 || ::ioctl(terminal, TIOCSCTTY, 0) < 0) ::_exit(126);
     in = out = err = terminal;
   }
+  if (setup.netns_fd >= 0 && ::setns(setup.netns_fd, CLONE_NEWNET) < 0) ::_exit(126);
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
   ::close_range(3, ~0U, 0);
   // gtest's death-test machinery and our own waits use signals; the child
@@ -128,6 +131,7 @@ ChildSetup make_setup(const std::vector<std::string>& argv, const ProcessOptions
   ChildSetup setup;
   setup.argv = argv;
   setup.env = child_environment(options.env);
+  setup.netns_fd = options.netns_fd;
   setup.argv_c = c_strings(setup.argv);
   setup.env_c = c_strings(setup.env);
   setup.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();

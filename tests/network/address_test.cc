@@ -20,11 +20,11 @@ TEST(Ipv4Subnet, ParsesAndComputes) {
   ASSERT_TRUE(subnet) << subnet.error().message();
   EXPECT_EQ(subnet->gateway().to_string(), "10.87.0.1");
   EXPECT_EQ(subnet->broadcast().to_string(), "10.87.255.255");
-  EXPECT_TRUE(subnet->contains(*Ipv4::parse("10.87.3.4")));
-  EXPECT_FALSE(subnet->contains(*Ipv4::parse("10.88.0.1")));
-  EXPECT_TRUE(subnet->overlaps(*Ipv4Subnet::parse("10.87.5.0/24")));
-  EXPECT_TRUE(subnet->overlaps(*Ipv4Subnet::parse("10.0.0.0/8")));
-  EXPECT_FALSE(subnet->overlaps(*Ipv4Subnet::parse("10.88.0.0/16")));
+  EXPECT_TRUE(subnet->contains(Ipv4::parse("10.87.3.4").value()));
+  EXPECT_FALSE(subnet->contains(Ipv4::parse("10.88.0.1").value()));
+  EXPECT_TRUE(subnet->overlaps(Ipv4Subnet::parse("10.87.5.0/24").value()));
+  EXPECT_TRUE(subnet->overlaps(Ipv4Subnet::parse("10.0.0.0/8").value()));
+  EXPECT_FALSE(subnet->overlaps(Ipv4Subnet::parse("10.88.0.0/16").value()));
 }
 
 TEST(Ipv4Subnet, RejectsWhatIsNotASubnet) {

@@ -15,6 +15,8 @@ namespace berth::launcher_cli {
 
 struct GlobalOptions {
   std::string root = rootfs::kDefaultStoreRoot;
+  std::string bridge;  // "" is network::kDefaultBridge
+  std::string subnet;  // "" is network::kDefaultSubnet
 };
 
 // The exit status on success; an error becomes status 125 (126/127 when
@@ -37,6 +39,8 @@ Command register_exec(CLI::App& app, const GlobalOptions& globals);
 Command register_stop(CLI::App& app, const GlobalOptions& globals);
 Command register_kill(CLI::App& app, const GlobalOptions& globals);
 Command register_rm(CLI::App& app, const GlobalOptions& globals);
+Command register_port(CLI::App& app, const GlobalOptions& globals);
+Command register_system(CLI::App& app, const GlobalOptions& globals);
 
 // Runs action on each named container, printing each name that succeeded
 // and each failure but the last, which is returned (Docker's behaviour for

@@ -1,5 +1,6 @@
 #include <memory>
 
+#include "container/container.h"
 #include "core/files.h"
 #include "launcher/cli/commands.h"
 #include "launcher/records.h"
@@ -8,6 +9,26 @@ namespace berth::launcher_cli {
 namespace {
 
 using nlohmann::json;
+
+// Docker's NetworkSettings, for a bridge container while it runs.
+json network_settings(const launcher::ContainerRecord& record, bool live) {
+  json ports = json::object();
+  json settings = {{"Bridge", ""}, {"IPAddress", ""}, {"Gateway", ""}, {"IPPrefixLen", 0}};
+  if (live && record.network == "bridge") {
+    for (const network::PortMapping& mapping : record.ports) {
+      std::string key = fmt::format("{}/{}", mapping.container_port, to_string(mapping.protocol));
+      if (!ports.contains(key)) ports[key] = json::array();
+      ports[key].push_back({{"HostIp", mapping.host_ip ? mapping.host_ip->to_string() : "0.0.0.0"},
+                            {"HostPort", std::to_string(mapping.host_port)}});
+    }
+    settings = {{"Bridge", record.bridge},
+                {"IPAddress", record.ip_address},
+                {"Gateway", record.gateway},
+                {"IPPrefixLen", record.prefix_length}};
+  }
+  settings["Ports"] = ports;
+  return settings;
+}
 
 json describe_container(const launcher::ContainerRecords& records,
                         const launcher::ContainerRecord& record) {
@@ -18,6 +39,10 @@ json describe_container(const launcher::ContainerRecords& records,
                 {"StartedAt", record.started},
                 {"FinishedAt", record.finished}};
   state["ExitCode"] = record.exit_code ? json(*record.exit_code) : json(nullptr);
+  state["Pid"] = 0;
+  if (status == launcher::RecordStatus::Running || status == launcher::RecordStatus::Paused)
+    if (auto runtime = container::container_state(records.state_root(), record.id))
+      state["Pid"] = runtime->pid;
   json config = json::object();
   if (auto text = read_file(records.dir(record.id) + "/config.json")) {
     json spec = json::parse(text.value(), nullptr, false);
@@ -33,7 +58,10 @@ json describe_container(const launcher::ContainerRecords& records,
                : json::array()},
           {"State", state},
           {"Image", record.image_id},
-          {"Config", {{"Image", record.image}, {"Tty", record.tty}}},
+          {"Config", {{"Image", record.image}, {"Tty", record.tty}, {"Hostname", record.hostname}}},
+          {"HostConfig", {{"NetworkMode", record.network}}},
+          {"NetworkSettings", network_settings(record, status == launcher::RecordStatus::Running ||
+                                                           status == launcher::RecordStatus::Paused)},
           {"Mounts", record.mounts},
           {"GraphDriver",
            {{"Name", "overlay"},

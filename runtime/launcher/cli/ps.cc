@@ -31,6 +31,17 @@ std::string describe_status(const launcher::ContainerRecords& records,
   return "";
 }
 
+// Docker's PORTS column: "0.0.0.0:8888->8888/tcp, 127.0.0.1:5353->53/udp".
+std::string describe_ports(const launcher::ContainerRecord& record) {
+  std::string text;
+  for (const network::PortMapping& mapping : record.ports)
+    text += fmt::format("{}{}:{}->{}/{}", text.empty() ? "" : ", ",
+                        mapping.host_ip ? mapping.host_ip->to_string() : "0.0.0.0",
+                        mapping.host_port, mapping.container_port,
+                        network::to_string(mapping.protocol));
+  return text;
+}
+
 }  // namespace
 
 Command register_ps(CLI::App& app, const GlobalOptions& globals) {
@@ -42,8 +53,8 @@ Command register_ps(CLI::App& app, const GlobalOptions& globals) {
   return {command, [&globals, all, quiet]() -> CommandResult {
             auto records = TRY_VALUE(launcher::ContainerRecords::open(globals.root));
             if (!*quiet)
-              fmt::print("{:<14} {:<24} {:<22} {:<16} {:<26} {}\n", "CONTAINER ID", "IMAGE",
-                         "COMMAND", "CREATED", "STATUS", "NAMES");
+              fmt::print("{:<14} {:<24} {:<22} {:<16} {:<26} {:<24} {}\n", "CONTAINER ID",
+                         "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
             for (const launcher::ContainerRecord& record : TRY_VALUE(records.list())) {
               launcher::RecordStatus status = records.status(record);
               if (!*all && status != launcher::RecordStatus::Running &&
@@ -53,9 +64,12 @@ Command register_ps(CLI::App& app, const GlobalOptions& globals) {
                 fmt::print("{}\n", record.id.substr(0, 12));
                 continue;
               }
-              fmt::print("{:<14} {:<24} {:<22} {:<16} {:<26} {}\n", record.id.substr(0, 12),
+              bool live = status == launcher::RecordStatus::Running ||
+                          status == launcher::RecordStatus::Paused;
+              fmt::print("{:<14} {:<24} {:<22} {:<16} {:<26} {:<24} {}\n", record.id.substr(0, 12),
                          record.image, quoted_command(record.command), human_since(record.created),
-                         describe_status(records, record), record.name);
+                         describe_status(records, record), live ? describe_ports(record) : "",
+                         record.name);
             }
             return 0;
           }};

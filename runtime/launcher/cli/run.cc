@@ -69,14 +69,20 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
   repeatable(command, "--cap-drop", options->cap_drop, "Drop Linux capabilities");
   repeatable(command, "--security-opt", options->security_opts,
              "Security options (seccomp=unconfined|PROFILE.json, no-new-privileges)");
-  command->add_option("--network,--net", options->network, "Network: none or host")
+  command->add_option("--network,--net", options->network, "Network: bridge, none or host")
       ->capture_default_str();
+  repeatable(command, "-p,--publish", options->publish,
+             "Publish a container's port to the host ([IP:]HOSTPORT:CTRPORT[/PROTO] or CTRPORT)");
+  command->add_flag("-P,--publish-all", options->publish_all,
+                    "Publish all exposed ports to free host ports");
   return {command, [&globals, command, options, entrypoint]() -> CommandResult {
             if (command->count("--entrypoint")) options->entrypoint = *entrypoint;
             std::vector<std::string> rest = command->remaining(true);
             if (rest.empty())
               return make_error("\"berth run\" requires at least 1 argument: IMAGE");
             options->image = rest[0];
+            options->bridge = globals.bridge;
+            options->subnet = globals.subnet;
             options->command.assign(rest.begin() + 1, rest.end());
             launcher::LauncherPaths paths{globals.root, init_binary_path()};
             // A container that may hold CAP_SYS_PTRACE could reach our binary
