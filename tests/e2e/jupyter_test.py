@@ -45,6 +45,7 @@ network namespace this test's container has).
 
 import argparse
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -231,6 +232,7 @@ class JupyterEndToEnd(unittest.TestCase):
         cls.started = False
         cls.host_veth = None          # (ifindex, name) of the container's host-side veth
         cls.id = None
+        cls.nft_before = nft_elements()  # stale ones of others are not ours
         cls.container_ip = None
         try:
             cls.start_jupyter()
@@ -491,8 +493,13 @@ class JupyterEndToEnd(unittest.TestCase):
                 run(["ip", "link", "delete", name], check=False)
         if cls.id and veth_name(cls.id) in host_links().values():
             leftovers.append(f"a veth {veth_name(cls.id)} is still there")
-        leftovers += nft_leftovers(cls.port, cls.container_ip)
-        leftovers += lease_leftovers(cls.id)
+        nft_left = nft_leftovers(cls.port, cls.container_ip, cls.nft_before)
+        leftovers += [f"nft {name} element {text}" for name, text in nft_left]
+        remove_nft_elements(nft_left)
+        lease_left = lease_leftovers(cls.id)
+        leftovers += lease_left
+        if lease_left:
+            remove_lease(cls.id)
         mounts = mounts_under(cls.tmp)
         if mounts:
             leftovers.append(f"mounts left under {cls.tmp}: {mounts}")
@@ -537,25 +544,52 @@ def lease_leftovers(container_id):
     return found
 
 
-def nft_leftovers(port, address):
-    """Map elements of berth's nft table that still name our port or address."""
+def nft_elements():
+    """{(map name, element as JSON text)} of berth's nft table (empty without one)."""
     if not shutil.which("nft"):
-        return []
+        return set()
     result = run(["nft", "-j", "list", "table", "ip", "berth0"], check=False)
     if result.returncode != 0:
-        return []  # no table: nothing of ours in it
-    found = []
+        return set()  # no table: nothing of ours in it
+    elements = set()
     for entry in json.loads(result.stdout).get("nftables", []):
         collection = entry.get("map") or entry.get("set")
-        if not collection:
-            continue
-        for element in collection.get("elem", []):
-            text = json.dumps(element)
-            # A key that is our port, or our address anywhere in it.
-            key = element[0] if isinstance(element, list) else element
-            if key == port or (address and re.search(rf'"{re.escape(address)}"', text)):
-                found.append(f"nft {collection.get('name')} element {text}")
+        for element in (collection or {}).get("elem", []):
+            elements.add((collection.get("name"), json.dumps(element)))
+    return elements
+
+
+def nft_leftovers(port, address, before):
+    """Elements added since the test began that name our host port or address."""
+    found = []
+    for name, text in sorted(nft_elements() - before):
+        if re.search(rf"\b{port}\b", text) or (address and f'"{address}"' in text):
+            found.append((name, text))
     return found
+
+
+def remove_nft_elements(elements):
+    """Deletes elements berth left (so a failed run does not block the port)."""
+    for name, text in elements:
+        key = json.loads(text)[0]
+        if isinstance(key, dict):
+            key = " . ".join(str(part) for part in key["concat"])
+        run(["nft", "delete", "element", "ip", "berth0", name, f"{{ {key} }}"], check=False)
+
+
+def remove_lease(container_id):
+    """Drops the container's entry from berth's lease files, under their lock."""
+    for dirpath, _, filenames in os.walk(LEASES):
+        for filename in filenames:
+            if not filename.endswith(".json"):
+                continue
+            path = Path(dirpath) / filename
+            with open(path.with_suffix(".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                data = json.loads(path.read_text())
+                data["leases"] = [lease for lease in data.get("leases", [])
+                                  if lease.get("container_id") != container_id]
+                path.write_text(json.dumps(data, indent=2))
 
 
 def mounts_under(path):
