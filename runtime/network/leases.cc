@@ -20,7 +20,9 @@ constexpr const char* kLeaseRoot = "/run/berth-network";
 Result<std::vector<Lease>> parse_leases(const std::string& path, const std::string& text) {
   std::vector<Lease> leases;
   try {
-    for (const json& entry : json::parse(text).at("leases")) {
+    // Named: a range-for over a member of a temporary would dangle.
+    const json document = json::parse(text);
+    for (const json& entry : document.at("leases")) {
       Lease lease;
       lease.container_id = entry.at("container_id").get<std::string>();
       lease.address = TRY_VALUE(Ipv4::parse(entry.at("address").get<std::string>()));

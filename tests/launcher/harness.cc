@@ -273,10 +273,16 @@ void LauncherTest::CheckNetworkLeftClean() {
     EXPECT_EQ(seen_ids_.count(id), 0u) << "address lease of container " << id << " left behind in "
                                        << LeaseFile() << ": " << lease.dump();
   }
-  ProcessResult links = run_process({"/usr/sbin/ip", "-o", "link", "show"}, {.netns_fd = netns_fd_});
-  for (const std::string& id : seen_ids_)
-    EXPECT_EQ(links.out.find("vb-" + id.substr(0, 12)), std::string::npos)
-        << "veth of container " << id << " left behind:\n" << links.out;
+  // The kernel removes a veth when its namespace goes, in a workqueue: soon
+  // after the container's last process, not at once.
+  ProcessResult links;
+  auto no_veth_left = [&] {
+    links = run_process({"/usr/sbin/ip", "-o", "link", "show"}, {.netns_fd = netns_fd_});
+    return std::none_of(seen_ids_.begin(), seen_ids_.end(), [&](const std::string& id) {
+      return links.out.find("vb-" + id.substr(0, 12)) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(eventually(no_veth_left, 5s)) << "veth of a container left behind:\n" << links.out;
   ProcessResult table =
       run_process({"/usr/sbin/nft", "-j", "list", "table", "ip", "berth0"}, {.netns_fd = netns_fd_});
   if (!table.succeeded()) return;  // no table: nothing published

@@ -16,6 +16,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/unique_fd.h"
@@ -61,8 +62,14 @@ class BackgroundProcess {
   // it as its controlling terminal and as its stdin, stdout and stderr.
   static BackgroundProcess start(const std::vector<std::string>& argv,
                                  const ProcessOptions& options = {}, int terminal = -1);
-  BackgroundProcess(BackgroundProcess&&) = default;
-  BackgroundProcess& operator=(BackgroundProcess&&) = default;
+  // A moved-from process owns nothing (its destructor must not kill it).
+  BackgroundProcess(BackgroundProcess&& other) noexcept
+      : command_(std::move(other.command_)),
+        pid_(std::exchange(other.pid_, -1)),
+        pidfd_(std::move(other.pidfd_)),
+        out_(std::move(other.out_)),
+        err_(std::move(other.err_)) {}
+  BackgroundProcess& operator=(BackgroundProcess&&) = delete;
   ~BackgroundProcess();
 
   pid_t pid() const { return pid_; }

@@ -18,7 +18,7 @@ Command register_system(CLI::App& app, const GlobalOptions& globals) {
       "prune", "Remove stopped containers and the network state of ended ones");
   auto force = std::make_shared<bool>(false);
   prune->add_flag("-f,--force", *force, "Do not prompt for confirmation (berth never prompts)");
-  return {system, [&globals, prune]() -> CommandResult {
+  return {system, [&globals, prune, force]() -> CommandResult {
             if (!prune->parsed()) return make_error("berth system: expected prune");
             auto records = TRY_VALUE(launcher::ContainerRecords::open(globals.root));
             std::vector<std::string> removed;
