@@ -25,8 +25,8 @@ Result<uint16_t> parse_port(const std::string& flag, const std::string& text, co
     return make_error("-p {}: port ranges are not supported", flag);
   uint32_t value = 0;
   for (char c : text) {
-    if (c < '0' || c > '9' || value > 65535) return make_error("-p {}: invalid {} \"{}\"", flag, what, text);
-    value = value * 10 + (c - '0');
+    if (c < '0' || c > '9') return make_error("-p {}: invalid {} \"{}\"", flag, what, text);
+    value = std::min<uint32_t>(value * 10 + (c - '0'), 65536);
   }
   if (text.empty() || value == 0 || value > 65535)
     return make_error("-p {}: invalid {} \"{}\" (1-65535)", flag, what, text);

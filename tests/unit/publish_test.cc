@@ -36,7 +36,8 @@ TEST(Publish, ParsesDockersForms) {
 }
 
 TEST(Publish, NamesWhatIsWrong) {
-  EXPECT_EQ(publish_error("80:70000"), "-p 80:70000: invalid container port \"70000\"");
+  EXPECT_EQ(publish_error("80:70000"), "-p 80:70000: invalid container port \"70000\" (1-65535)");
+  EXPECT_EQ(publish_error("80:8x"), "-p 80:8x: invalid container port \"8x\"");
   EXPECT_EQ(publish_error("0:80"), "-p 0:80: invalid host port \"0\" (1-65535)");
   EXPECT_EQ(publish_error("8000-8010:80"), "-p 8000-8010:80: port ranges are not supported");
   EXPECT_EQ(publish_error("80/sctp"), "-p 80/sctp: unknown protocol \"sctp\" (tcp or udp)");
