@@ -25,22 +25,23 @@ http://127.0.0.1:8888/?token=...), done with berth and checked from the host:
    must be in the file on the host.
 5. Headless Chromium screenshots http://127.0.0.1:HOSTPORT/tree?token=...
    and the saved notebook's page; each PNG must be a 1280x800 picture that
-   is not blank. Chromium is fenced
-   to loopback: every host name but 127.0.0.1 resolves to nothing and
-   any other HTTP(S) goes to a dead proxy on 127.0.0.1:9, so even a stray
-   background request leaves no trace outside this machine.
+   is not blank. Chromium is fenced to loopback: every host name but
+   127.0.0.1 resolves to nothing and any other HTTP(S) goes to a dead proxy
+   on 127.0.0.1:9, so even a stray background request stays on this machine.
 
 Teardown runs whatever failed: `berth rm -f`, then checks that nothing is
 left (the container's host-side veth `vb-<id>`, an nft map element for its
 address or port in `table ip berth0`, its address lease under
 /run/berth-network, a mount under the temp dir, a container record),
-removes the temp dirs, and fails on any leftover.
+removes what it found (and the temp dirs), and fails on any leftover.
+Leftovers are what appeared since the test began, so another run's stale
+state is not blamed on this one.
 
 `--network host` (development only, before bridge networking existed) runs
 Jupyter on the host's network at HOSTPORT and skips the publication checks.
 
-Traffic goes only to 127.0.0.1 and to the container (an address inside the
-network namespace this test's container has).
+Traffic goes only to 127.0.0.1 (the published port; Jupyter's own kernel
+traffic stays inside the container).
 """
 
 import argparse
