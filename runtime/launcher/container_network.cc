@@ -71,7 +71,8 @@ Result<NetworkPlan> plan_network(const RunOptions& options, const nlohmann::json
   if (plan.mode != "bridge" && plan.mode != "none" && plan.mode != "host")
     return make_error("--network {}: not supported (bridge, none or host)", options.network);
   std::vector<network::PortRequest> requests;
-  for (const std::string& flag : options.publish) requests.push_back(TRY_VALUE(parse_publish(flag)));
+  for (const std::string& flag : options.publish)
+    requests.push_back(TRY_VALUE(parse_publish(flag)));
   if (options.publish_all)
     for (auto& request : TRY_VALUE(exposed_port_requests(image_config, requests)))
       requests.push_back(request);
@@ -125,7 +126,8 @@ Status connect_network(const NetworkPlan& plan, const std::string& dir, pid_t in
   auto netns = TRY_VALUE(open_file(fmt::format("/proc/{}/ns/net", init_pid), O_RDONLY));
   std::vector<network::PortRequest> requests;
   for (const network::ReservedPort& reserved : plan.reserved) requests.push_back(reserved.request);
-  auto connection = network::connect_container(plan.bridge, record.id, netns.get(), init_pid, requests);
+  auto connection =
+      network::connect_container(plan.bridge, record.id, netns.get(), init_pid, requests);
   if (!connection) return connection.error().add_context("connect to bridge " + plan.bridge.bridge);
   if (connection->enabled_forwarding)
     fmt::print(stderr, "berth: turned on IPv4 forwarding (net.ipv4.ip_forward=1) for {}\n",
@@ -145,7 +147,8 @@ Status disconnect_network(const ContainerRecord& record) {
   return network::disconnect_container(record_bridge(record), record.id);
 }
 
-Result<std::vector<std::string>> reap_network(const std::string& bridge, const std::string& subnet) {
+Result<std::vector<std::string>> reap_network(const std::string& bridge,
+                                              const std::string& subnet) {
   auto network = TRY_VALUE(network::bridge_network(bridge, subnet));
   return network::reap_stale_leases(network);
 }

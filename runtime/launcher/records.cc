@@ -63,9 +63,9 @@ json ContainerRecord::to_json() const {
     json port_list = json::array();
     for (const network::PortMapping& mapping : ports)
       port_list.push_back(network::port_mapping_to_json(mapping));
-    j["bridge"] = {{"name", bridge},         {"lease_dir", lease_dir},
-                   {"ip_address", ip_address}, {"gateway", gateway},
-                   {"prefix_length", prefix_length}, {"ports", port_list}};
+    j["bridge"] = {
+        {"name", bridge},     {"lease_dir", lease_dir},         {"ip_address", ip_address},
+        {"gateway", gateway}, {"prefix_length", prefix_length}, {"ports", port_list}};
   }
   return j;
 }

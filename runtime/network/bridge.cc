@@ -51,10 +51,10 @@ Result<BridgeNetwork> bridge_network(const std::string& bridge, const std::strin
   BridgeNetwork network;
   network.bridge = bridge.empty() ? kDefaultBridge : bridge;
   // IFNAMSIZ is 16 with the NUL; nftables table names have no such limit.
-  if (network.bridge.size() > 15 ||
-      network.bridge.find_first_of("/ \t\n:") != std::string::npos)
-    return make_error("bridge name \"{}\": must be at most 15 characters, without '/', ':' or spaces",
-                      network.bridge);
+  if (network.bridge.size() > 15 || network.bridge.find_first_of("/ \t\n:") != std::string::npos)
+    return make_error(
+        "bridge name \"{}\": must be at most 15 characters, without '/', ':' or spaces",
+        network.bridge);
   network.subnet = TRY_VALUE(Ipv4Subnet::parse(subnet.empty() ? kDefaultSubnet : subnet));
   network.lease_dir = TRY_VALUE(default_lease_dir());
   return network;
@@ -87,8 +87,7 @@ Result<Connection> connect_container(const BridgeNetwork& network, const std::st
   connection.prefix_length = network.subnet.prefix_length;
   connection.host_interface = host_interface_name(container_id);
 
-  TRY(add_container_veth(network.bridge, connection.host_interface, netns_fd,
-                         kContainerInterface));
+  TRY(add_container_veth(network.bridge, connection.host_interface, netns_fd, kContainerInterface));
   Defer remove_veth([&] { (void)delete_link(connection.host_interface); });
   TRY(configure_container_link(netns_fd, kContainerInterface, connection.address,
                                connection.prefix_length, connection.gateway));

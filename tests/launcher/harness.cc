@@ -283,16 +283,18 @@ void LauncherTest::CheckNetworkLeftClean() {
     });
   };
   EXPECT_TRUE(eventually(no_veth_left, 5s)) << "veth of a container left behind:\n" << links.out;
-  ProcessResult table =
-      run_process({"/usr/sbin/nft", "-j", "list", "table", "ip", "berth0"}, {.netns_fd = netns_fd_});
+  ProcessResult table = run_process({"/usr/sbin/nft", "-j", "list", "table", "ip", "berth0"},
+                                    {.netns_fd = netns_fd_});
   if (!table.succeeded()) return;  // no table: nothing published
   json ruleset = json::parse(table.out, nullptr, false);
   for (const json& item : ruleset.value("nftables", json::array())) {
     if (!item.contains("map")) continue;
     for (const json& element : item["map"].value("elem", json::array())) {
       std::string text = element.dump();
-      bool leased = std::any_of(leased_addresses.begin(), leased_addresses.end(),
-                                [&](const std::string& a) { return !a.empty() && text.find("\"" + a + "\"") != std::string::npos; });
+      bool leased =
+          std::any_of(leased_addresses.begin(), leased_addresses.end(), [&](const std::string& a) {
+            return !a.empty() && text.find("\"" + a + "\"") != std::string::npos;
+          });
       EXPECT_TRUE(leased) << "DNAT element of no live container in map "
                           << item["map"].value("name", "") << ": " << text;
     }

@@ -180,7 +180,7 @@ class LauncherTest : public ::testing::Test {
   std::string LeaseFile() const;
   json Leases() const;
 
-  std::string dir_;   // /tmp/berth-launcher-XXXXXX: the test's own files
+  std::string dir_;  // /tmp/berth-launcher-XXXXXX: the test's own files
   // The network namespace every berth command of the test runs in (-1: ours).
   int netns_fd_ = -1;
   std::string root_;  // berth's --root: dir_/root, or a shared one

@@ -193,7 +193,9 @@ def busybox(out):
                         (layer_name, layer)]))
 
     oci = os.path.join(out, "oci")
-    write_oci_layout(oci, "busybox:oci", layer, make_config(layer, "oci"))
+    # ExposedPorts for `run -P` (tests/launcher/network_test.cc).
+    write_oci_layout(oci, "busybox:oci", layer,
+                     make_config(layer, "oci", {"ExposedPorts": {"8080/tcp": {}, "5353/udp": {}}}))
     write(os.path.join(out, "oci.tar"), tar_of_dir(oci))
 
 

@@ -49,7 +49,8 @@ class NetworkTest : public LauncherTest {
     LauncherTest::TearDown();
   }
 
-  ProcessResult InNetns(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 10s) {
+  ProcessResult InNetns(const std::vector<std::string>& argv,
+                        std::chrono::milliseconds timeout = 10s) {
     return run_process(argv, {.timeout = timeout, .netns_fd = netns_fd_});
   }
   // curl on the test's host, retried while the server in the container starts.
@@ -63,25 +64,26 @@ class NetworkTest : public LauncherTest {
   }
   // A net-probe server on the test's host.
   void StartHostServer(const std::string& verb, const std::string& ip, const std::string& port) {
-    servers_.push_back(BackgroundProcess::start({NET_PROBE_BINARY, verb, ip, port},
-                                                {.netns_fd = netns_fd_}));
+    servers_.push_back(
+        BackgroundProcess::start({NET_PROBE_BINARY, verb, ip, port}, {.netns_fd = netns_fd_}));
     BackgroundProcess& server = servers_.back();
     ASSERT_TRUE(eventually([&] { return server.out().find("ready") != std::string::npos; }))
         << server.err();
   }
   // -v of net-probe into a container, and the httpd command of one that serves text.
-  std::vector<std::string> ProbeVolume() { return {"-v", std::string(NET_PROBE_BINARY) + ":/net-probe:ro"}; }
+  std::vector<std::string> ProbeVolume() {
+    return {"-v", std::string(NET_PROBE_BINARY) + ":/net-probe:ro"};
+  }
   std::string Address(const std::string& id) {
     return Inspect(id)["NetworkSettings"].value("IPAddress", "");
   }
-  std::string Nft() {
-    return InNetns({"/usr/sbin/nft", "list", "table", "ip", "berth0"}).out;
-  }
+  std::string Nft() { return InNetns({"/usr/sbin/nft", "list", "table", "ip", "berth0"}).out; }
   // The names of the links (not their state or MAC, which a bridge changes
   // as ports come and go).
   std::string Links() {
     std::string names;
-    for (const std::string& line : split_lines(InNetns({"/usr/sbin/ip", "-o", "link", "show"}).out)) {
+    for (const std::string& line :
+         split_lines(InNetns({"/usr/sbin/ip", "-o", "link", "show"}).out)) {
       size_t start = line.find(": ") + 2, end = line.find(':', start);
       names += line.substr(start, end - start) + "\n";
     }
@@ -92,8 +94,9 @@ class NetworkTest : public LauncherTest {
   std::vector<BackgroundProcess> servers_;
 };
 
-const std::vector<std::string> kWebServer = {
-    "sh", "-c", "mkdir -p /www && echo hello-from-$HOSTNAME > /www/index.html && exec httpd -f -p 8080 -h /www"};
+const std::vector<std::string> kWebServer = {"sh", "-c",
+                                             "mkdir -p /www && echo hello-from-$HOSTNAME > "
+                                             "/www/index.html && exec httpd -f -p 8080 -h /www"};
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -167,15 +170,40 @@ TEST_F(NetworkTest, PublishedPortIsReachedOnLoopbackAndOnTheHostsOwnAddress) {
   ASSERT_TRUE(stopped.succeeded()) << stopped;
   EXPECT_TRUE(Leases().empty()) << Leases().dump();
   EXPECT_EQ(Nft().find("18080"), std::string::npos) << Nft();
-  EXPECT_TRUE(eventually([&] { return Links().find("vb-" + id.substr(0, 12)) == std::string::npos; }, 5s))
+  EXPECT_TRUE(
+      eventually([&] { return Links().find("vb-" + id.substr(0, 12)) == std::string::npos; }, 5s))
       << Links();
-  EXPECT_FALSE(InNetns({"/usr/bin/curl", "-sS", "--max-time", "2", "http://127.0.0.1:18080/"})
-                   .succeeded());
+  EXPECT_FALSE(
+      InNetns({"/usr/bin/curl", "-sS", "--max-time", "2", "http://127.0.0.1:18080/"}).succeeded());
+}
+
+// -P: every port of the image's ExposedPorts (8080/tcp and 5353/udp in
+// busybox:oci) on a free host port.
+TEST_F(NetworkTest, PublishAllPublishesTheImagesExposedPorts) {
+  Import({busybox_images().oci_dir});
+  std::string id =
+      RunDetached(concat(ProbeVolume(), {"-P", "--entrypoint", "/net-probe", "busybox:oci",
+                                         "tcp-serve", "0.0.0.0", "8080"}));
+  ASSERT_FALSE(id.empty());
+  ProcessResult port = Berth({"port", id});
+  ASSERT_TRUE(port.succeeded()) << port;
+  std::vector<std::string> lines = split_lines(port.out);
+  ASSERT_EQ(lines.size(), 2u) << port.out;
+  EXPECT_EQ(lines[0].rfind("5353/udp -> 0.0.0.0:", 0), 0u) << port.out;
+  EXPECT_EQ(lines[1].rfind("8080/tcp -> 0.0.0.0:", 0), 0u) << port.out;
+  std::string host_port = lines[1].substr(lines[1].rfind(':') + 1);
+  ProcessResult answer;
+  EXPECT_TRUE(eventually([&] {
+    answer = InNetns({NET_PROBE_BINARY, "tcp-ask", "127.0.0.1", host_port});
+    return answer.succeeded();
+  })) << answer;
+  EXPECT_EQ(answer.out, "net-probe\n");
 }
 
 TEST_F(NetworkTest, PublishedUdpPortAnswers) {
-  std::string id = RunDetached(concat(concat(ProbeVolume(), {"-p", "127.0.0.1:15353:5353/udp", "busybox:test"}),
-                                      {"/net-probe", "udp-serve", "0.0.0.0", "5353"}));
+  std::string id =
+      RunDetached(concat(concat(ProbeVolume(), {"-p", "127.0.0.1:15353:5353/udp", "busybox:test"}),
+                         {"/net-probe", "udp-serve", "0.0.0.0", "5353"}));
   ASSERT_FALSE(id.empty());
   ProcessResult answer;
   ASSERT_TRUE(eventually([&] {
@@ -216,20 +244,22 @@ TEST_F(NetworkTest, ContainerCannotReachTheHostsLoopbackOnlyServices) {
   StartHostServer("tcp-serve", "127.0.0.1", "19090");
   StartHostServer("udp-serve", "127.0.0.1", "19091");
   ASSERT_TRUE(InNetns({NET_PROBE_BINARY, "tcp-ask", "127.0.0.1", "19090"}).succeeded());
-  std::string id = RunDetached(concat(concat(ProbeVolume(), {"-p", "18081:8080", "busybox:test"}), kWebServer));
+  std::string id =
+      RunDetached(concat(concat(ProbeVolume(), {"-p", "18081:8080", "busybox:test"}), kWebServer));
   ASSERT_FALSE(id.empty());
   int pid = Inspect(id)["State"].value("Pid", 0);
   ASSERT_GT(pid, 0);
   std::string ns = "--net=/proc/" + std::to_string(pid) + "/ns/net";
-  for (const std::string& step :
-       {"ip route del local 127.0.0.0/8 dev lo table local", "ip route del local 127.0.0.1 dev lo table local",
-        "ip route add 127.0.0.0/8 via 10.87.0.1 dev eth0",
-        "echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet",
-        "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet"}) {
+  for (const std::string& step : {"ip route del local 127.0.0.0/8 dev lo table local",
+                                  "ip route del local 127.0.0.1 dev lo table local",
+                                  "ip route add 127.0.0.0/8 via 10.87.0.1 dev eth0",
+                                  "echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet",
+                                  "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet"}) {
     ProcessResult done = run_process({"/usr/bin/nsenter", ns, "/bin/sh", "-c", step});
     EXPECT_TRUE(done.succeeded()) << step << ": " << done;
   }
-  ProcessResult route = run_process({"/usr/bin/nsenter", ns, "/usr/sbin/ip", "route", "get", "127.0.0.1"});
+  ProcessResult route =
+      run_process({"/usr/bin/nsenter", ns, "/usr/sbin/ip", "route", "get", "127.0.0.1"});
   EXPECT_NE(route.out.find("via 10.87.0.1"), std::string::npos) << route;
   ProcessResult tcp = Berth({"exec", id, "/net-probe", "tcp-ask", "127.0.0.1", "19090"});
   EXPECT_FALSE(tcp.succeeded()) << "the container reached the host's 127.0.0.1:19090: " << tcp;
@@ -251,7 +281,8 @@ TEST_F(NetworkTest, PortInUseOrPublishedIsAnErrorBeforeTheContainerStarts) {
   EXPECT_EQ(twice.exit_code, 125) << twice;
   EXPECT_NE(twice.err.find("18083"), std::string::npos) << twice;
   ProcessResult bad = RunRm({"-p", "80:70000", "busybox:test", "true"});
-  EXPECT_NE(bad.err.find("-p 80:70000: invalid container port \"70000\""), std::string::npos) << bad;
+  EXPECT_NE(bad.err.find("-p 80:70000: invalid container port \"70000\""), std::string::npos)
+      << bad;
   EXPECT_EQ(Leases().size(), 1u) << Leases().dump();
 }
 

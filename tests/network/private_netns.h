@@ -25,7 +25,8 @@ class PrivateNetns {
       error_ = std::string("open /proc/thread-self/ns/net: ") + std::strerror(errno);
       return;
     }
-    if (::unshare(CLONE_NEWNET) < 0) error_ = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+    if (::unshare(CLONE_NEWNET) < 0)
+      error_ = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
   }
   ~PrivateNetns() {
     if (original_ && ::setns(original_.get(), CLONE_NEWNET) < 0)

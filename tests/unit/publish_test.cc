@@ -32,7 +32,8 @@ TEST(Publish, ParsesDockersForms) {
             (PortRequest{*Ipv4::parse("127.0.0.1"), 8888, 80, Protocol::Udp}));
   EXPECT_EQ(*parse_publish("127.0.0.1::80"),
             (PortRequest{*Ipv4::parse("127.0.0.1"), 0, 80, Protocol::Tcp}));
-  EXPECT_EQ(*parse_publish("0.0.0.0:53:53/udp"), (PortRequest{std::nullopt, 53, 53, Protocol::Udp}));
+  EXPECT_EQ(*parse_publish("0.0.0.0:53:53/udp"),
+            (PortRequest{std::nullopt, 53, 53, Protocol::Udp}));
 }
 
 TEST(Publish, NamesWhatIsWrong) {
@@ -68,8 +69,8 @@ TEST(HostPorts, ABoundPortIsRefusedAndPortZeroGetsAFreeOne) {
   auto again = network::reserve_host_ports({{*Ipv4::parse("127.0.0.1"), port, 80, Protocol::Tcp}});
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().errno_value(), EADDRINUSE);
-  EXPECT_NE(again.error().message().find(fmt::format("host port 127.0.0.1:{}/tcp is already in use",
-                                                     port)),
+  EXPECT_NE(again.error().message().find(
+                fmt::format("host port 127.0.0.1:{}/tcp is already in use", port)),
             std::string::npos)
       << again.error().message();
   // Every address includes 127.0.0.1: taken as well.

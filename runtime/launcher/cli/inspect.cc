@@ -48,28 +48,28 @@ json describe_container(const launcher::ContainerRecords& records,
     json spec = json::parse(text.value(), nullptr, false);
     if (!spec.is_discarded()) config = spec;
   }
-  return {{"Id", record.id},
-          {"Name", "/" + record.name},
-          {"Created", record.created},
-          {"Path", record.command.empty() ? "" : record.command[0]},
-          {"Args",
-           record.command.size() > 1
-               ? json(std::vector<std::string>(record.command.begin() + 1, record.command.end()))
-               : json::array()},
-          {"State", state},
-          {"Image", record.image_id},
-          {"Config", {{"Image", record.image}, {"Tty", record.tty}, {"Hostname", record.hostname}}},
-          {"HostConfig", {{"NetworkMode", record.network}}},
-          {"NetworkSettings", network_settings(record, status == launcher::RecordStatus::Running ||
-                                                           status == launcher::RecordStatus::Paused)},
-          {"Mounts", record.mounts},
-          {"GraphDriver",
-           {{"Name", "overlay"},
-            {"Data",
-             {{"UpperDir", records.dir(record.id) + "/upper"},
-              {"WorkDir", records.dir(record.id) + "/work"},
-              {"MergedDir", records.dir(record.id) + "/rootfs"}}}}},
-          {"OciSpec", config}};
+  return {
+      {"Id", record.id},
+      {"Name", "/" + record.name},
+      {"Created", record.created},
+      {"Path", record.command.empty() ? "" : record.command[0]},
+      {"Args", record.command.size() > 1 ? json(std::vector<std::string>(record.command.begin() + 1,
+                                                                         record.command.end()))
+                                         : json::array()},
+      {"State", state},
+      {"Image", record.image_id},
+      {"Config", {{"Image", record.image}, {"Tty", record.tty}, {"Hostname", record.hostname}}},
+      {"HostConfig", {{"NetworkMode", record.network}}},
+      {"NetworkSettings", network_settings(record, status == launcher::RecordStatus::Running ||
+                                                       status == launcher::RecordStatus::Paused)},
+      {"Mounts", record.mounts},
+      {"GraphDriver",
+       {{"Name", "overlay"},
+        {"Data",
+         {{"UpperDir", records.dir(record.id) + "/upper"},
+          {"WorkDir", records.dir(record.id) + "/work"},
+          {"MergedDir", records.dir(record.id) + "/rootfs"}}}}},
+      {"OciSpec", config}};
 }
 
 json describe_image(const rootfs::Store& store, const rootfs::Image& image) {

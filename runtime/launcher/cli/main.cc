@@ -34,10 +34,10 @@ int run_main(int argc, char** argv) {
   app.add_option("--subnet", globals.subnet,
                  "the bridge's IPv4 subnet, when berth creates it (default 10.87.0.0/16)");
   std::vector<Command> commands = {
-      register_run(app, globals),  register_import(app, globals),  register_images(app, globals),
-      register_rmi(app, globals),  register_inspect(app, globals), register_ps(app, globals),
-      register_logs(app, globals), register_exec(app, globals),    register_stop(app, globals),
-      register_kill(app, globals), register_rm(app, globals),      register_port(app, globals),
+      register_run(app, globals),    register_import(app, globals),  register_images(app, globals),
+      register_rmi(app, globals),    register_inspect(app, globals), register_ps(app, globals),
+      register_logs(app, globals),   register_exec(app, globals),    register_stop(app, globals),
+      register_kill(app, globals),   register_rm(app, globals),      register_port(app, globals),
       register_system(app, globals),
   };
   app.require_subcommand(1, 1);

@@ -35,10 +35,10 @@ std::string describe_status(const launcher::ContainerRecords& records,
 std::string describe_ports(const launcher::ContainerRecord& record) {
   std::string text;
   for (const network::PortMapping& mapping : record.ports)
-    text += fmt::format("{}{}:{}->{}/{}", text.empty() ? "" : ", ",
-                        mapping.host_ip ? mapping.host_ip->to_string() : "0.0.0.0",
-                        mapping.host_port, mapping.container_port,
-                        network::to_string(mapping.protocol));
+    text +=
+        fmt::format("{}{}:{}->{}/{}", text.empty() ? "" : ", ",
+                    mapping.host_ip ? mapping.host_ip->to_string() : "0.0.0.0", mapping.host_port,
+                    mapping.container_port, network::to_string(mapping.protocol));
   return text;
 }
 
@@ -53,8 +53,8 @@ Command register_ps(CLI::App& app, const GlobalOptions& globals) {
   return {command, [&globals, all, quiet]() -> CommandResult {
             auto records = TRY_VALUE(launcher::ContainerRecords::open(globals.root));
             if (!*quiet)
-              fmt::print("{:<14} {:<24} {:<22} {:<16} {:<26} {:<24} {}\n", "CONTAINER ID",
-                         "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+              fmt::print("{:<14} {:<24} {:<22} {:<16} {:<26} {:<24} {}\n", "CONTAINER ID", "IMAGE",
+                         "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
             for (const launcher::ContainerRecord& record : TRY_VALUE(records.list())) {
               launcher::RecordStatus status = records.status(record);
               if (!*all && status != launcher::RecordStatus::Running &&

@@ -129,7 +129,8 @@ int udp_ask(const sockaddr_in& address, const char* message) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: net-probe tcp-serve|udp-serve|tcp-ask|udp-ask IP PORT [MESSAGE]\n");
+    std::fprintf(stderr,
+                 "usage: net-probe tcp-serve|udp-serve|tcp-ask|udp-ask IP PORT [MESSAGE]\n");
     return 2;
   }
   std::string verb = argv[1];
