@@ -102,6 +102,11 @@ Status flush_udp_conntrack(const std::vector<uint16_t>& ports) {
   if (!socket) return sys_error("open a ctnetlink socket");
   if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
     return sys_error("bind a ctnetlink socket");
+  return flush_udp_conntrack(socket.get(), ports);
+}
+
+Status flush_udp_conntrack(mnl_socket* socket, const std::vector<uint16_t>& ports) {
+  if (ports.empty()) return ok();
 
   // The kernel's dump filters (CTA_FILTER) take one port at a time, so dump
   // the IPv4 table once and pick the entries here; the matches are deleted
@@ -109,10 +114,10 @@ Status flush_udp_conntrack(const std::vector<uint16_t>& ports) {
   uint32_t seq = static_cast<uint32_t>(time(nullptr));
   std::vector<char> request(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* dump = put_header(request.data(), IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq);
-  if (mnl_socket_sendto(socket.get(), dump, dump->nlmsg_len) < 0)
+  if (mnl_socket_sendto(socket, dump, dump->nlmsg_len) < 0)
     return sys_error("dump the conntrack table");
   DumpState state{&ports, {}};
-  TRY(receive(socket.get(), seq, on_entry, &state, "dump the conntrack table"));
+  TRY(receive(socket, seq, on_entry, &state, "dump the conntrack table"));
 
   for (const Entry& entry : state.matches) {
     nlmsghdr* remove =
@@ -121,9 +126,9 @@ Status flush_udp_conntrack(const std::vector<uint16_t>& ports) {
                 entry.tuple_attribute.size());
     remove->nlmsg_len += MNL_ALIGN(entry.tuple_attribute.size());
     if (entry.zone_network_order) mnl_attr_put_u16(remove, CTA_ZONE, *entry.zone_network_order);
-    if (mnl_socket_sendto(socket.get(), remove, remove->nlmsg_len) < 0)
+    if (mnl_socket_sendto(socket, remove, remove->nlmsg_len) < 0)
       return sys_error("delete a UDP conntrack entry");
-    Status deleted = receive(socket.get(), seq, nullptr, nullptr, "delete a UDP conntrack entry");
+    Status deleted = receive(socket, seq, nullptr, nullptr, "delete a UDP conntrack entry");
     // ENOENT: the entry timed out or was deleted since the dump.
     if (!deleted && deleted.error().errno_value() != ENOENT) return deleted;
   }

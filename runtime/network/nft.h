@@ -1,5 +1,7 @@
-// berth's nftables table, through libnftables (never by running `nft`):
-// one table per bridge, family ip, named after the bridge, holding
+// berth's nftables table (never by running `nft`): made and deleted through
+// libnftables, looked up and its map elements changed and listed over
+// netlink with libnftnl (nft_netlink.h says why). One table per bridge,
+// family ip, named after the bridge, holding
 //   - the DNAT of published ports, as elements of four maps (tcp/udp, each
 //     for "every local address" and for "one host address"), so that
 //     publishing and unpublishing never touch rules;

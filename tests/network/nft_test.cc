@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -146,6 +147,66 @@ TEST_F(NftTest, MappingsRoundTripThroughTheMaps) {
   EXPECT_TRUE(list_port_mappings(kBridge)->empty());
 }
 
+// The maps' elements are written and read in binary over netlink: what nft
+// writes must read back the same, and what berth writes must print as nft
+// would have written it.
+TEST_F(NftTest, ElementsReadTheSameThroughNftAndThroughNetlink) {
+  ASSERT_TRUE(ensure_nat_table(kBridge, subnet()));
+  const std::string table = std::string(" ip ") + kBridge + " ";
+  SH("nft create element" + table + "tcp_any '{ 8080 : 10.88.0.2 . 80 }'");
+  SH("nft create element" + table + "udp_any '{ 65535 : 10.88.0.254 . 1 }'");
+  SH("nft create element" + table + "tcp_addr '{ 127.0.0.1 . 8081 : 10.88.0.3 . 8000 }'");
+  SH("nft create element" + table + "udp_addr '{ 192.0.2.1 . 5354 : 10.88.0.3 . 65534 }'");
+  std::vector<PortMapping> by_nft = {
+      mapping(Protocol::Tcp, {}, 8080, "10.88.0.2", 80),
+      mapping(Protocol::Udp, {}, 65535, "10.88.0.254", 1),
+      mapping(Protocol::Tcp, ip("127.0.0.1"), 8081, "10.88.0.3", 8000),
+      mapping(Protocol::Udp, ip("192.0.2.1"), 5354, "10.88.0.3", 65534),
+  };
+  std::sort(by_nft.begin(), by_nft.end());
+  auto listed = list_port_mappings(kBridge);
+  ASSERT_TRUE(listed) << listed.error().message();
+  EXPECT_EQ(*listed, by_nft);
+  Status removed = remove_port_mappings(kBridge, by_nft);
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(sh("nft list table ip " + std::string(kBridge) + " | grep -c elements").output, "0\n");
+
+  ASSERT_TRUE(add_port_mappings(kBridge, by_nft));
+  Shell json = sh("nft -j list table ip " + std::string(kBridge));
+  for (const char* expected :
+       {R"("name": "tcp_any", "table": "berthnft0", "type": "inet_service", "handle": )",
+        R"("elem": [[8080, {"concat": ["10.88.0.2", 80]}]])",
+        R"("elem": [[65535, {"concat": ["10.88.0.254", 1]}]])",
+        R"("elem": [[{"concat": ["127.0.0.1", 8081]}, {"concat": ["10.88.0.3", 8000]}]])",
+        R"("elem": [[{"concat": ["192.0.2.1", 5354]}, {"concat": ["10.88.0.3", 65534]}]])"})
+    EXPECT_NE(json.output.find(expected), std::string::npos) << "missing " << expected << " in\n"
+                                                             << json.output;
+  // nft deletes what berth made.
+  SH("nft delete element" + table + "tcp_addr '{ 127.0.0.1 . 8081 }'");
+  SH("nft delete element" + table + "udp_any '{ 65535 }'");
+  EXPECT_EQ(list_port_mappings(kBridge)->size(), 2u);
+}
+
+TEST_F(NftTest, AMissingMapListsAsEmptyAndRefusesElements) {
+  SH(std::string("nft add table ip ") + kBridge);
+  SH(std::string("nft add map ip ") + kBridge +
+     " tcp_any '{ type inet_service : ipv4_addr . inet_service; }'");
+  SH(std::string("nft add element ip ") + kBridge + " tcp_any '{ 80 : 10.88.0.2 . 80 }'");
+  // ensure leaves an existing table alone, even an incomplete one.
+  ASSERT_TRUE(ensure_nat_table(kBridge, subnet()));
+  auto listed = list_port_mappings(kBridge);
+  ASSERT_TRUE(listed) << listed.error().message();
+  EXPECT_EQ(*listed, std::vector<PortMapping>{mapping(Protocol::Tcp, {}, 80, "10.88.0.2", 80)});
+  Status added = add_port_mappings(kBridge, {mapping(Protocol::Tcp, {}, 81, "10.88.0.2", 81),
+                                             mapping(Protocol::Udp, {}, 53, "10.88.0.2", 53)});
+  ASSERT_FALSE(added);
+  std::cout << "missing map: " << added.error().message() << "\n";
+  EXPECT_NE(added.error().message().find("udp 53: No such file or directory"), std::string::npos)
+      << added.error().message();
+  EXPECT_EQ(list_port_mappings(kBridge)->size(), 1u);
+  EXPECT_TRUE(remove_port_mappings(kBridge, {mapping(Protocol::Udp, {}, 53, "10.88.0.2", 53)}));
+}
+
 TEST_F(NftTest, DuplicateHostPortIsRefusedAndNothingIsHalfAdded) {
   ASSERT_TRUE(ensure_nat_table(kBridge, subnet()));
   PortMapping first = mapping(Protocol::Tcp, {}, 8080, "10.88.0.2", 80);
@@ -236,6 +297,78 @@ TEST_F(NftTest, Timings) {
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(flush_udp_conntrack({8080}));
   std::printf("of which the UDP conntrack flush: %.2f ms\n", milliseconds_since(start));
+}
+
+// A host with another firewall (podman's or docker's iptables-nft rules):
+// publishing must not pay for the size of other tables, and the maps must
+// work the same next to them.
+TEST_F(NftTest, TimingsNextToAnotherTableOf2000Rules) {
+  char path[] = "/tmp/berth-nft-other-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string rules = "add table ip other\nadd chain ip other forward\n";
+  for (int i = 0; i < 2000; ++i)
+    rules += "add rule ip other forward ip saddr 10.1." + std::to_string(i / 250) + "." +
+             std::to_string(i % 250) + " tcp dport " + std::to_string(1000 + i) + " accept\n";
+  ASSERT_EQ(::write(fd, rules.data(), rules.size()), static_cast<ssize_t>(rules.size()));
+  ::close(fd);
+  Shell loaded = sh(std::string("nft -f ") + path);
+  ::unlink(path);
+  ASSERT_EQ(loaded.status, 0) << loaded.output;
+  EXPECT_EQ(sh("nft list chain ip other forward | grep -c accept").output, "2000\n");
+
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ensure_nat_table(kBridge, subnet()));
+  std::printf("next to 2000 rules: ensure (new table) %.2f ms\n", milliseconds_since(start));
+  constexpr int kRounds = 20;
+  for (Protocol protocol : {Protocol::Tcp, Protocol::Udp}) {
+    double ensure = 0, add = 0, remove = 0;
+    for (int i = 0; i < kRounds; ++i) {
+      PortMapping one = mapping(protocol, {}, 8080, "10.88.0.2", 80);
+      start = std::chrono::steady_clock::now();
+      ASSERT_TRUE(ensure_nat_table(kBridge, subnet()));
+      ensure += milliseconds_since(start);
+      start = std::chrono::steady_clock::now();
+      ASSERT_TRUE(add_port_mappings(kBridge, {one}));
+      add += milliseconds_since(start);
+      start = std::chrono::steady_clock::now();
+      ASSERT_TRUE(remove_port_mappings(kBridge, {one}));
+      remove += milliseconds_since(start);
+    }
+    std::printf(
+        "next to 2000 rules, %s, mean of %d: ensure (existing) %.2f ms, add one %.2f ms, remove "
+        "one %.2f ms\n",
+        to_string(protocol), kRounds, ensure / kRounds, add / kRounds, remove / kRounds);
+  }
+
+  std::vector<PortMapping> mappings = {
+      mapping(Protocol::Tcp, {}, 8080, "10.88.0.2", 80),
+      mapping(Protocol::Udp, {}, 5353, "10.88.0.2", 53),
+      mapping(Protocol::Tcp, ip("127.0.0.1"), 8081, "10.88.0.3", 8000),
+      mapping(Protocol::Udp, ip("192.0.2.1"), 5354, "10.88.0.3", 5000),
+  };
+  start = std::chrono::steady_clock::now();
+  Status added = add_port_mappings(kBridge, mappings);
+  double add_four = milliseconds_since(start);
+  ASSERT_TRUE(added) << added.error().message();
+  start = std::chrono::steady_clock::now();
+  auto listed = list_port_mappings(kBridge);
+  double list = milliseconds_since(start);
+  ASSERT_TRUE(listed) << listed.error().message();
+  std::vector<PortMapping> sorted = mappings;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(*listed, sorted);
+  EXPECT_NE(sh(std::string("nft list map ip ") + kBridge + " tcp_addr")
+                .output.find("127.0.0.1 . 8081 : 10.88.0.3 . 8000"),
+            std::string::npos);
+  start = std::chrono::steady_clock::now();
+  Status removed = remove_port_mappings(kBridge, mappings);
+  double remove_four = milliseconds_since(start);
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_TRUE(list_port_mappings(kBridge)->empty());
+  std::printf("next to 2000 rules: add four %.2f ms, list %.2f ms, remove four %.2f ms\n", add_four,
+              list, remove_four);
+  EXPECT_EQ(sh("nft list chain ip other forward | grep -c accept").output, "2000\n");
 }
 
 }  // namespace
