@@ -208,8 +208,11 @@ Status finish_container(const ContainerRecords& records, const std::string& id,
     return lock.error();
   }
   auto record = TRY_VALUE(records.load(id));
-  TRY(container::delete_container(records.state_root(), id, true));
+  // Unpublish first: the kernel frees deleted map elements after an RCU
+  // grace period, and closing our nftables socket at exit waits for that;
+  // the unmount and removal below overlap with it.
   TRY(disconnect_network(record));
+  TRY(container::delete_container(records.state_root(), id, true));
   std::string dir = records.dir(id);
   TRY(rootfs::unmount_overlay(dir + "/rootfs"));
   if (remove || record.remove_on_exit) return remove_tree(dir);

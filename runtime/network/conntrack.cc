@@ -98,7 +98,7 @@ Status receive(mnl_socket* socket, uint32_t seq, mnl_cb_t callback, void* data, 
 
 Status flush_udp_conntrack(const std::vector<uint16_t>& ports) {
   if (ports.empty()) return ok();
-  MnlSocket socket(mnl_socket_open(NETLINK_NETFILTER));
+  MnlSocket socket(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
   if (!socket) return sys_error("open a ctnetlink socket");
   if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
     return sys_error("bind a ctnetlink socket");

@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <array>
@@ -88,6 +89,9 @@ class Batch {
 
 // A NETLINK_NETFILTER socket in the calling thread's netns.
 class NfSocket {
+  static thread_local std::optional<NfSocket> kept_;
+  static thread_local std::pair<dev_t, ino_t> kept_netns_;
+
  public:
   // The calling thread's socket for the netns it is in. Sockets are kept,
   // like nft.cc's libnftables context and for the same reason: closing one
@@ -95,19 +99,43 @@ class NfSocket {
   // deferred release of that transaction (measured 7-15 ms). A kept socket
   // pins its netns, so the netns's inode cannot be reused while it is the key.
   static Result<NfSocket*> for_this_netns() {
-    thread_local std::optional<NfSocket> kept;
-    thread_local std::pair<dev_t, ino_t> kept_netns;
     std::pair<dev_t, ino_t> current = TRY_VALUE(detail::this_netns());
-    if (!kept || kept_netns != current) {
-      kept.reset();
-      MnlSocket socket(mnl_socket_open(NETLINK_NETFILTER));
+    if (!kept_ || kept_netns_ != current) {
+      kept_.reset();
+      MnlSocket socket(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
       if (!socket) return sys_error("nftables: open a netlink socket");
       if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
         return sys_error("nftables: bind a netlink socket");
-      kept.emplace(std::move(socket));
-      kept_netns = current;
+      kept_.emplace(std::move(socket));
+      kept_netns_ = current;
     }
-    return &*kept;
+    return &*kept_;
+  }
+
+  // After a transaction that deleted elements, the socket's last close
+  // waits for the kernel's deferred release of them (an RCU grace period:
+  // 5-17 ms here), and a process's exit closes it. The deletion itself is
+  // done and visible; so the last reference goes to a detached grandchild
+  // that closes it, and berth's own close and exit do not wait. The
+  // grandchild holds nothing else: no lock, no stdio.
+  static void close_in_background() {
+    if (!kept_) return;
+    int fd = mnl_socket_get_fd(kept_->socket_.get());
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::close_range(0, static_cast<unsigned>(fd) - 1, 0);
+      ::close_range(static_cast<unsigned>(fd) + 1, ~0U, 0);
+      if (::fork() == 0) {
+        ::close(fd);
+        ::_exit(0);
+      }
+      ::_exit(0);
+    }
+    if (child > 0)
+      while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    // If fork failed, this close waits: slower, not wrong.
+    kept_.reset();
   }
 
   explicit NfSocket(MnlSocket socket)
@@ -217,6 +245,9 @@ class NfSocket {
   // A dump's parts are at most 32 KiB (the kernel's cap for netlink dumps).
   std::vector<char> buffer_ = std::vector<char>(32768);
 };
+
+thread_local std::optional<NfSocket> NfSocket::kept_;
+thread_local std::pair<dev_t, ino_t> NfSocket::kept_netns_;
 
 std::string describe(const PortMapping& mapping) {
   return fmt::format("{} {}{}", to_string(mapping.protocol),
@@ -502,6 +533,7 @@ Status remove_port_mappings(const std::string& bridge, const std::vector<PortMap
                                        errors[i]);
   }
   TRY_CTX(socket.flush_udp_conntrack(udp_host_ports(mappings)), "unpublish ports on {}", bridge);
+  if (!present.empty()) NfSocket::close_in_background();
   return ok();
 }
 

@@ -314,6 +314,8 @@ TEST_F(NetworkTest, WhatAKilledMonitorLeftIsReapedByTheNextCommand) {
 // leave the table and the links as they were.
 TEST_F(NetworkTest, ManyRunsLeaveTheTableAndLinksAsTheyWere) {
   ASSERT_TRUE(RunRm({"busybox:test", "true"}).succeeded());  // makes the bridge and the table
+  // The first container's veth goes shortly after it (a kernel workqueue).
+  ASSERT_TRUE(eventually([&] { return Links().find("vb-") == std::string::npos; }, 5s)) << Links();
   std::string table = Nft(), links = Links();
   std::string id = RunDetached({"-p", "18085:8080", "busybox:test", "sleep", "60"});
   ASSERT_FALSE(id.empty());
