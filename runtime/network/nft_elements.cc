@@ -9,6 +9,7 @@
 //   all four           data ipv4_addr . inet_service: 8 bytes
 // A concatenation pads each field to 4 bytes: address (network order),
 // port (network order), 2 zero bytes.
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
@@ -121,21 +122,34 @@ class NfSocket {
   static void close_in_background() {
     if (!kept_) return;
     int fd = mnl_socket_get_fd(kept_->socket_.get());
+    int gate[2];  // the grandchild closes the socket once we have: ours must not be the last
+    if (::pipe2(gate, O_CLOEXEC) < 0) {
+      kept_.reset();  // waits: slower, not wrong
+      return;
+    }
     pid_t child = ::fork();
     if (child == 0) {
-      ::close_range(0, static_cast<unsigned>(fd) - 1, 0);
-      ::close_range(static_cast<unsigned>(fd) + 1, ~0U, 0);
+      // Keep only the socket and the gate's read end.
+      int keep_low = std::min(fd, gate[0]), keep_high = std::max(fd, gate[0]);
+      if (keep_low > 0) ::close_range(0, static_cast<unsigned>(keep_low) - 1, 0);
+      if (keep_high - keep_low > 1)
+        ::close_range(static_cast<unsigned>(keep_low) + 1, static_cast<unsigned>(keep_high) - 1, 0);
+      ::close_range(static_cast<unsigned>(keep_high) + 1, ~0U, 0);
       if (::fork() == 0) {
+        char byte;
+        while (::read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+        }
         ::close(fd);
         ::_exit(0);
       }
       ::_exit(0);
     }
+    ::close(gate[0]);
     if (child > 0)
       while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
       }
-    // If fork failed, this close waits: slower, not wrong.
-    kept_.reset();
+    kept_.reset();     // not the last reference if the grandchild runs: quick
+    ::close(gate[1]);  // and now the grandchild's close is the last
   }
 
   explicit NfSocket(MnlSocket socket)
