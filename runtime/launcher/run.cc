@@ -79,8 +79,6 @@ Status wait_for_pidfd(int pidfd) {
   return ok();
 }
 
-// The detached monitor, in its own session: the container's output goes to
-// its log; it waits for the container and finishes it.
 // Creates the container, connects its network and starts it. On failure
 // the runtime's container and its network are gone again.
 Result<container::CreatedContainer> create_and_start(const ContainerRecords& records,
@@ -208,9 +206,7 @@ Status finish_container(const ContainerRecords& records, const std::string& id,
     return lock.error();
   }
   auto record = TRY_VALUE(records.load(id));
-  // Unpublish first: the kernel frees deleted map elements after an RCU
-  // grace period, and closing our nftables socket at exit waits for that;
-  // the unmount and removal below overlap with it.
+  // Unpublish first: from here on its ports must not lead to it.
   TRY(disconnect_network(record));
   TRY(container::delete_container(records.state_root(), id, true));
   std::string dir = records.dir(id);
