@@ -47,6 +47,13 @@ class NetworkTest : public LauncherTest {
   void TearDown() override {
     servers_.clear();
     LauncherTest::TearDown();
+    // The lease directory of this namespace, which goes with the test.
+    std::string file = LeaseFile();
+    if (!file.empty() && Leases().empty()) {
+      std::string dir = file.substr(0, file.rfind('/'));
+      for (const std::string& name : list_dir(dir)) ::unlink((dir + "/" + name).c_str());
+      ::rmdir(dir.c_str());
+    }
   }
 
   ProcessResult InNetns(const std::vector<std::string>& argv,
