@@ -9,6 +9,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "network/leases.h"
+#include "network/link.h"
 
 namespace berth::launcher {
 
@@ -85,6 +86,12 @@ Result<NetworkPlan> plan_network(const RunOptions& options, const nlohmann::json
     return plan;
   }
   plan.bridge = TRY_VALUE(network::bridge_network(options.bridge, options.subnet));
+  // Published ports reached from other machines and the containers' own
+  // traffic out are forwarded; the setting is host-wide, so say so. Here,
+  // on the caller's stderr: a -d monitor's stderr is the container's log.
+  if (TRY_VALUE(network::enable_ipv4_forwarding()))
+    fmt::print(stderr, "berth: turned on IPv4 forwarding (net.ipv4.ip_forward=1) for {}\n",
+               plan.bridge.bridge);
   for (size_t i = 0; i < requests.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (requests[i].host_port != 0 && requests[i].host_port == requests[j].host_port &&
@@ -129,9 +136,6 @@ Status connect_network(const NetworkPlan& plan, const std::string& dir, pid_t in
   auto connection =
       network::connect_container(plan.bridge, record.id, netns.get(), init_pid, requests);
   if (!connection) return connection.error().add_context("connect to bridge " + plan.bridge.bridge);
-  if (connection->enabled_forwarding)
-    fmt::print(stderr, "berth: turned on IPv4 forwarding (net.ipv4.ip_forward=1) for {}\n",
-               plan.bridge.bridge);
   record.bridge = plan.bridge.bridge;
   record.lease_dir = plan.bridge.lease_dir;
   record.ip_address = connection->address.to_string();

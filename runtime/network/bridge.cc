@@ -79,7 +79,6 @@ Result<Connection> connect_container(const BridgeNetwork& network, const std::st
                             describe_mapping(mapping), lease.container_id.substr(0, 12));
 
   Connection connection;
-  connection.enabled_forwarding = TRY_VALUE(enable_ipv4_forwarding());
   TRY(ensure_bridge({network.bridge, network.subnet}));
   TRY(ensure_nat_table(network.bridge, network.subnet));
   connection.address = TRY_VALUE(file.free_address(network.subnet));

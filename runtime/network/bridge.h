@@ -37,8 +37,7 @@ struct Connection {
   Ipv4 gateway;
   int prefix_length = 0;
   std::vector<PortMapping> ports;
-  std::string host_interface;       // the veth's host end
-  bool enabled_forwarding = false;  // this call turned net.ipv4.ip_forward on
+  std::string host_interface;  // the veth's host end
 };
 
 // Gives the container whose network namespace is netns_fd an address, a

@@ -250,18 +250,29 @@ std::string describe_mounts(const std::vector<std::string>& mounts) {
 
 }  // namespace
 
-std::string LauncherTest::LeaseFile() const {
+std::string lease_file(int netns_fd) {
   struct stat netns = {};
-  if (netns_fd_ >= 0 ? ::fstat(netns_fd_, &netns) : ::stat("/proc/self/ns/net", &netns)) return "";
+  if (netns_fd >= 0 ? ::fstat(netns_fd, &netns) : ::stat("/proc/self/ns/net", &netns)) return "";
   return "/run/berth-network/net-" + std::to_string(netns.st_ino) + "/berth0.json";
 }
 
-json LauncherTest::Leases() const {
-  std::string path = LeaseFile();
-  if (!path_exists(path)) return json::array();
+json leases_in(int netns_fd) {
+  std::string path = lease_file(netns_fd);
+  if (path.empty() || !path_exists(path)) return json::array();
   json leases = json::parse(read_file(path), nullptr, false);
   return leases.is_object() ? leases.value("leases", json::array()) : json::array();
 }
+
+void remove_empty_lease_dir(int netns_fd) {
+  std::string file = lease_file(netns_fd);
+  if (file.empty() || !leases_in(netns_fd).empty()) return;
+  std::string dir = file.substr(0, file.rfind('/'));
+  for (const std::string& name : list_dir(dir)) ::unlink((dir + "/" + name).c_str());
+  ::rmdir(dir.c_str());
+}
+
+std::string LauncherTest::LeaseFile() const { return lease_file(netns_fd_); }
+json LauncherTest::Leases() const { return leases_in(netns_fd_); }
 
 void LauncherTest::CheckNetworkLeftClean() {
   // The bridge network: no lease, no veth of this test's containers, and

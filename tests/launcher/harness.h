@@ -117,6 +117,14 @@ bool wait_for_pid_exit(pid_t pid, std::chrono::milliseconds timeout);
 // Polls until done() is true; false after the timeout.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s);
 
+// --- the bridge network's lease file -----------------------------------
+// The lease file of the network namespace netns_fd (-1: ours), its leases,
+// and the removal of its directory once it holds none (a namespace a test
+// made goes with the test; its directory under /run must too).
+std::string lease_file(int netns_fd);
+json leases_in(int netns_fd);
+void remove_empty_lease_dir(int netns_fd);
+
 // --- test images --------------------------------------------------------
 // Made once per process by tests/launcher/make_images.py busybox.
 struct BusyboxImages {

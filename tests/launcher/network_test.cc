@@ -47,13 +47,7 @@ class NetworkTest : public LauncherTest {
   void TearDown() override {
     servers_.clear();
     LauncherTest::TearDown();
-    // The lease directory of this namespace, which goes with the test.
-    std::string file = LeaseFile();
-    if (!file.empty() && Leases().empty()) {
-      std::string dir = file.substr(0, file.rfind('/'));
-      for (const std::string& name : list_dir(dir)) ::unlink((dir + "/" + name).c_str());
-      ::rmdir(dir.c_str());
-    }
+    remove_empty_lease_dir(netns_fd_);
   }
 
   ProcessResult InNetns(const std::vector<std::string>& argv,
@@ -221,6 +215,23 @@ TEST_F(NetworkTest, PublishedUdpPortAnswers) {
   // Bound to 127.0.0.1 only: the NIC address is not published.
   EXPECT_FALSE(InNetns({NET_PROBE_BINARY, "udp-ask", kNicAddress, "15353", "x"}).succeeded());
   EXPECT_EQ(Berth({"port", id}).out, "5353/udp -> 127.0.0.1:15353\n");
+}
+
+// IPv4 forwarding is host-wide: berth turns it on for the bridge and says
+// so, once, on the caller's stderr (not in a -d container's log).
+TEST_F(NetworkTest, TurningOnForwardingIsSaidOnce) {
+  ASSERT_EQ(InNetns({"/bin/cat", "/proc/sys/net/ipv4/ip_forward"}).out, "0\n");
+  ProcessResult first =
+      Berth({"run", "-d", "busybox:test", "sh", "-c", "echo from-the-container; sleep 60"});
+  ASSERT_TRUE(first.succeeded()) << first;
+  EXPECT_EQ(first.err, "berth: turned on IPv4 forwarding (net.ipv4.ip_forward=1) for berth0\n");
+  std::string id = first.out.substr(0, first.out.find('\n'));
+  ASSERT_TRUE(WaitForLog(id, "from-the-container"));
+  EXPECT_EQ(Berth({"logs", id}).out, "from-the-container\n");
+  EXPECT_EQ(InNetns({"/bin/cat", "/proc/sys/net/ipv4/ip_forward"}).out, "1\n");
+  ProcessResult second = RunRm({"busybox:test", "true"});
+  ASSERT_TRUE(second.succeeded()) << second;
+  EXPECT_EQ(second.err, "");
 }
 
 TEST_F(NetworkTest, NetworkNoneHasOnlyLoopback) {
