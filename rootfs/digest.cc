@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace berth::rootfs {
+namespace berth::image {
 
 Sha256::Sha256() : context_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
   EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr);
@@ -35,4 +35,4 @@ bool is_sha256_digest(std::string_view digest) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

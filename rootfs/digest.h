@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace berth::rootfs {
+namespace berth::image {
 
 class Sha256 {
  public:
@@ -26,4 +26,4 @@ bool is_sha256_digest(std::string_view digest);
 // The hex part of a digest that is_sha256_digest accepted.
 inline std::string digest_hex(std::string_view digest) { return std::string(digest.substr(7)); }
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

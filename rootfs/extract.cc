@@ -22,7 +22,7 @@
 #include "core/unique_fd.h"
 #include "rootfs/digest.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 namespace {
 
@@ -613,4 +613,4 @@ Result<ExtractStats> extract_layer_file(const std::string& archive_path, const s
   return stats;
 }
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -18,7 +18,7 @@
 
 #include "core/error.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 struct ExtractStats {
   uint64_t entries = 0;
@@ -35,4 +35,4 @@ using LayerReader = std::function<Result<std::span<const std::byte>>()>;
 Result<ExtractStats> extract_layer(const LayerReader& reader, const std::string& dest);
 Result<ExtractStats> extract_layer_file(const std::string& archive_path, const std::string& dest);
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -13,7 +13,7 @@
 #include "core/files.h"
 #include "rootfs/digest.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 namespace {
 
@@ -416,4 +416,4 @@ Result<ImportResult> import_images(Store& store, const ImportOptions& options) {
   return result;
 }
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -13,7 +13,7 @@
 
 #include "rootfs/store.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 struct ImportOptions {
   std::string path;
@@ -29,4 +29,4 @@ struct ImportResult {
 
 Result<ImportResult> import_images(Store& store, const ImportOptions& options);
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

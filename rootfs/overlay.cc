@@ -6,7 +6,7 @@
 
 #include "core/files.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 namespace {
 
@@ -84,4 +84,4 @@ Status unmount_overlay(const std::string& target) {
   return sys_error("unmount overlay {}", target);
 }
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 struct OverlayLayers {
   std::vector<std::string> lower_top_first;  // absolute layer directories
@@ -29,4 +29,4 @@ Status mount_overlay(const OverlayLayers& layers, const std::string& target);
 // Detaches the overlay from target; a target with nothing mounted is fine.
 Status unmount_overlay(const std::string& target);
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -14,7 +14,7 @@
 #include "core/files.h"
 #include "rootfs/digest.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 namespace {
 
@@ -237,4 +237,4 @@ Result<std::vector<std::string>> Store::remove_image(const std::string& referenc
   return removed;
 }
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -20,7 +20,7 @@
 #include "core/unique_fd.h"
 #include "rootfs/extract.h"
 
-namespace berth::rootfs {
+namespace berth::image {
 
 constexpr const char* kDefaultStoreRoot = "/var/lib/berth";
 
@@ -86,4 +86,4 @@ class Store {
 // "name" -> "name:latest"; checks the characters Docker allows.
 Result<std::string> normalize_reference(const std::string& reference);
 
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -8,8 +8,8 @@
 
 #include "core/files.h"
 #include "core/strings.h"
-#include "network/leases.h"
-#include "network/link.h"
+#include "launcher/network/leases.h"
+#include "launcher/network/link.h"
 
 namespace berth::launcher {
 

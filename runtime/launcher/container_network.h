@@ -24,8 +24,8 @@
 #include "core/error.h"
 #include "launcher/records.h"
 #include "launcher/run_options.h"
-#include "network/bridge.h"
-#include "network/ports.h"
+#include "launcher/network/bridge.h"
+#include "launcher/network/ports.h"
 
 namespace berth::launcher {
 

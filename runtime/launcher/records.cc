@@ -12,7 +12,7 @@
 #include "container/container.h"
 #include "container/state.h"
 #include "core/files.h"
-#include "network/leases.h"
+#include "launcher/network/leases.h"
 
 namespace berth::launcher {
 

@@ -22,7 +22,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
-#include "network/nft.h"
+#include "launcher/network/nft.h"
 
 namespace berth::launcher {
 

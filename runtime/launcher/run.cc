@@ -210,7 +210,7 @@ Status finish_container(const ContainerRecords& records, const std::string& id,
   TRY(disconnect_network(record));
   TRY(container::delete_container(records.state_root(), id, true));
   std::string dir = records.dir(id);
-  TRY(rootfs::unmount_overlay(dir + "/rootfs"));
+  TRY(image::unmount_overlay(dir + "/rootfs"));
   if (remove || record.remove_on_exit) return remove_tree(dir);
   if (record.finished.empty()) {
     record.finished = rfc3339_now(true);
@@ -221,7 +221,7 @@ Status finish_container(const ContainerRecords& records, const std::string& id,
 }
 
 Result<int> run_container(const LauncherPaths& paths, const RunOptions& options) {
-  auto store = TRY_VALUE(rootfs::Store::open(paths.store_root));
+  auto store = TRY_VALUE(image::Store::open(paths.store_root));
   auto image = store.find_image(options.image);
   if (!image) {
     if (image.error().errno_value() == ENOENT)
@@ -256,12 +256,12 @@ Result<int> run_container(const LauncherPaths& paths, const RunOptions& options)
   std::string dir = records.dir(record.id);
   for (const char* sub : {"/upper", "/work", "/rootfs"})
     if (::mkdir((dir + sub).c_str(), 0755) < 0) return sys_error("mkdir {}{}", dir, sub);
-  rootfs::OverlayLayers layers;
+  image::OverlayLayers layers;
   for (auto it = image->layers.rbegin(); it != image->layers.rend(); ++it)
     layers.lower_top_first.push_back(store.layer_dir(*it));
   layers.upper = dir + "/upper";
   layers.work = dir + "/work";
-  TRY_CTX(rootfs::mount_overlay(layers, dir + "/rootfs"), "mount the image's layers");
+  TRY_CTX(image::mount_overlay(layers, dir + "/rootfs"), "mount the image's layers");
 
   SpecInputs inputs;
   inputs.id = record.id;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "network/ports.h"
+#include "launcher/network/ports.h"
 
 namespace berth::launcher {
 

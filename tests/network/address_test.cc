@@ -1,4 +1,4 @@
-#include "network/address.h"
+#include "launcher/network/address.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "network/link.h"
+#include "launcher/network/link.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 // of its own. The checks look at the table with the `nft` command and, end
 // to end, send TCP and UDP through it between that namespace (the "host")
 // and a "container" namespace behind a bridge, all made here with `ip`.
-#include "network/nft.h"
+#include "launcher/network/nft.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include <optional>
 #include <string>
 
-#include "network/conntrack.h"
+#include "launcher/network/conntrack.h"
 #include "private_netns.h"
 
 namespace berth::network {

@@ -18,7 +18,7 @@
 #include <string>
 
 #include "core/unique_fd.h"
-#include "network/nft.h"
+#include "launcher/network/nft.h"
 #include "private_netns.h"
 
 namespace berth::network {

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace berth::rootfs {
+namespace berth::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -428,4 +428,4 @@ TEST_F(ExtractTest, RefusesWhiteoutOfParentDirectory) {
 }
 
 }  // namespace
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-namespace berth::rootfs {
+namespace berth::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -93,4 +93,4 @@ TEST(OverlayPathTest, LayerPathWithAColonIsRefused) {
 }
 
 }  // namespace
-}  // namespace berth::rootfs
+}  // namespace berth::image

@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "launcher/run_options.h"
-#include "network/leases.h"
-#include "network/ports.h"
+#include "launcher/network/leases.h"
+#include "launcher/network/ports.h"
 
 namespace berth {
 namespace {

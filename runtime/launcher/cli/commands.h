@@ -14,7 +14,7 @@
 namespace berth::launcher_cli {
 
 struct GlobalOptions {
-  std::string root = rootfs::kDefaultStoreRoot;
+  std::string root = image::kDefaultStoreRoot;
   std::string bridge;  // "" is network::kDefaultBridge
   std::string subnet;  // "" is network::kDefaultSubnet
 };

@@ -7,12 +7,12 @@ Command register_images(CLI::App& app, const GlobalOptions& globals) {
   auto quiet = std::make_shared<bool>(false);
   command->add_flag("-q,--quiet", *quiet, "Only show image IDs");
   return {command, [&globals, quiet]() -> CommandResult {
-            auto store = TRY_VALUE(rootfs::Store::open(globals.root));
+            auto store = TRY_VALUE(image::Store::open(globals.root));
             auto images = TRY_VALUE(store.list_images());
             if (!*quiet)
               fmt::print("{:<30} {:<15} {:<14} {:<16} {}\n", "REPOSITORY", "TAG", "IMAGE ID",
                          "CREATED", "SIZE");
-            for (const rootfs::Image& image : images) {
+            for (const image::Image& image : images) {
               std::string short_id = image.id.substr(7, 12);
               if (*quiet) {
                 fmt::print("{}\n", short_id);

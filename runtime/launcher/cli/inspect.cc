@@ -72,7 +72,7 @@ json describe_container(const launcher::ContainerRecords& records,
       {"OciSpec", config}};
 }
 
-json describe_image(const rootfs::Store& store, const rootfs::Image& image) {
+json describe_image(const image::Store& store, const image::Image& image) {
   std::vector<std::string> layer_dirs;
   for (const std::string& layer : image.layers) layer_dirs.push_back(store.layer_dir(layer));
   return {{"Id", image.id},
@@ -94,7 +94,7 @@ Command register_inspect(CLI::App& app, const GlobalOptions& globals) {
   auto names = std::make_shared<std::vector<std::string>>();
   command->add_option("name", *names, "container (name or id) or image")->required();
   return {command, [&globals, names]() -> CommandResult {
-            auto store = TRY_VALUE(rootfs::Store::open(globals.root));
+            auto store = TRY_VALUE(image::Store::open(globals.root));
             auto records = TRY_VALUE(launcher::ContainerRecords::open(globals.root));
             json out = json::array();
             for (const std::string& name : *names) {

@@ -3,7 +3,7 @@
 #include "launcher/cli/commands.h"
 #include "launcher/container_network.h"
 #include "launcher/records.h"
-#include "network/ports.h"
+#include "launcher/network/ports.h"
 
 namespace berth::launcher_cli {
 

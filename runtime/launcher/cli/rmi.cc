@@ -10,7 +10,7 @@ Command register_rmi(CLI::App& app, const GlobalOptions& globals) {
   auto references = std::make_shared<std::vector<std::string>>();
   command->add_option("image", *references, "NAME[:TAG] or image id")->required();
   return {command, [&globals, references]() -> CommandResult {
-            auto store = TRY_VALUE(rootfs::Store::open(globals.root));
+            auto store = TRY_VALUE(image::Store::open(globals.root));
             auto records = TRY_VALUE(launcher::ContainerRecords::open(globals.root));
             auto lock = TRY_VALUE(store.lock());
             // Every container, running or not, holds its image (as Docker's
