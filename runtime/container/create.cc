@@ -266,7 +266,7 @@ Result<CreatedContainer> create_container_process(const std::string& state_root,
   StoredState stored;
   state.created = rfc3339_now(true);
   stored.state = state;
-  stored.init_start_time = process_start_time(pid);
+  stored.init_start_time = linux::process_start_time(pid);
   stored.cgroup_dir = cgroup_dir;
   stored.resources = spec::resources_to_json(resources);
   stored.own_pid_namespace = ((plan.clone_flags | plan.unshare_flags) & CLONE_NEWPID) != 0;

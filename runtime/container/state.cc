@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/files.h"
+#include "linux/process.h"
 
 namespace berth::container {
 
@@ -121,26 +122,10 @@ Status ContainerDirectory::remove() {
   return ok();
 }
 
-unsigned long long process_start_time(pid_t pid, bool* zombie) {
-  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-  if (!stat) return 0;
-  // Fields after the command name, which may hold spaces and parentheses.
-  const std::string& text = stat.value();
-  size_t close = text.rfind(')');
-  if (close == std::string::npos || close + 2 >= text.size()) return 0;
-  char state = text[close + 2];
-  if (zombie) *zombie = state == 'Z' || state == 'X';
-  const char* p = text.c_str() + close + 2;
-  // p is at field 3 (state); the start time is field 22.
-  for (int field = 3; field < 22 && *p; ++p)
-    if (*p == ' ') ++field;
-  return std::strtoull(p, nullptr, 10);
-}
-
 ContainerStatus current_status(const StoredState& stored, const ContainerDirectory& dir) {
   if (stored.state.pid <= 0) return ContainerStatus::Stopped;
   bool zombie = false;
-  unsigned long long start = process_start_time(stored.state.pid, &zombie);
+  unsigned long long start = linux::process_start_time(stored.state.pid, &zombie);
   if (start == 0 || start != stored.init_start_time || zombie) return ContainerStatus::Stopped;
   if (::access(dir.fifo_path().c_str(), F_OK) == 0) return ContainerStatus::Created;
   if (!stored.cgroup_dir.empty()) {
@@ -153,7 +138,7 @@ ContainerStatus current_status(const StoredState& stored, const ContainerDirecto
 
 Result<UniqueFd> open_init_pidfd(const StoredState& stored) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, stored.state.pid, 0)));
-  if (!pidfd || process_start_time(stored.state.pid) != stored.init_start_time)
+  if (!pidfd || linux::process_start_time(stored.state.pid) != stored.init_start_time)
     return Error(fmt::format("container \"{}\" is not running", stored.state.id), ESRCH);
   return pidfd;
 }

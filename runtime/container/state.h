@@ -62,7 +62,4 @@ ContainerStatus current_status(const StoredState& stored, const ContainerDirecto
 // not running", ESRCH).
 Result<UniqueFd> open_init_pidfd(const StoredState& stored);
 
-// Start time of pid from /proc/<pid>/stat (0 if gone), and whether it is a zombie.
-unsigned long long process_start_time(pid_t pid, bool* zombie = nullptr);
-
 }  // namespace berth::container

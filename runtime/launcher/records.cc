@@ -13,6 +13,7 @@
 #include "container/state.h"
 #include "core/files.h"
 #include "launcher/network/leases.h"
+#include "linux/process.h"
 
 namespace berth::launcher {
 
@@ -197,7 +198,7 @@ RecordStatus ContainerRecords::status(const ContainerRecord& record) const {
 bool ContainerRecords::supervisor_alive(const ContainerRecord& record) const {
   if (record.supervisor_pid <= 0) return false;
   bool zombie = false;
-  unsigned long long start = container::process_start_time(record.supervisor_pid, &zombie);
+  unsigned long long start = linux::process_start_time(record.supervisor_pid, &zombie);
   return !zombie && start != 0 && start == record.supervisor_start_time;
 }
 

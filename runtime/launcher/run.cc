@@ -51,7 +51,7 @@ Status prepare_volumes(const RunOptions& options, std::vector<json>& mounts) {
   return ok();
 }
 
-unsigned long long own_start_time() { return container::process_start_time(::getpid()); }
+unsigned long long own_start_time() { return linux::process_start_time(::getpid()); }
 
 // The monitor tells `berth run -d` how the start went: "0\n" for success,
 // or "<errno>\n<message>" for the error, then closes the pipe.

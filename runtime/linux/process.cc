@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/files.h"
 
@@ -121,6 +122,22 @@ Status apply_kernel_settings(const spec::Spec& spec) {
     }
   }
   return ok();
+}
+
+unsigned long long process_start_time(pid_t pid, bool* zombie) {
+  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) return 0;
+  // Fields after the command name, which may hold spaces and parentheses.
+  const std::string& text = stat.value();
+  size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return 0;
+  char state = text[close + 2];
+  if (zombie) *zombie = state == 'Z' || state == 'X';
+  const char* p = text.c_str() + close + 2;
+  // p is at field 3 (state); the start time is field 22.
+  for (int field = 3; field < 22 && *p; ++p)
+    if (*p == ' ') ++field;
+  return std::strtoull(p, nullptr, 10);
 }
 
 }  // namespace berth::linux

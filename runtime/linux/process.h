@@ -1,6 +1,8 @@
 // The container process's identity and the final exec.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -38,6 +40,10 @@ Error exec_process(const std::string& path, const spec::Process& process);
 int exit_status(int wait_status);
 // "exited with status 1", "killed by signal 9".
 std::string describe_wait_status(int wait_status);
+
+// Start time of pid from /proc/<pid>/stat (0 if gone), and whether it is a
+// zombie. With the pid, it names a process across pid reuse.
+unsigned long long process_start_time(pid_t pid, bool* zombie = nullptr);
 
 // hostname, domainname, and sysctls written under /proc/sys.
 Status apply_kernel_settings(const spec::Spec& spec);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "container/state.h"
 #include "core/defer.h"
+#include "linux/process.h"
 #include "launcher/network/link.h"
 
 namespace berth::network {
@@ -100,7 +100,7 @@ Result<Connection> connect_container(const BridgeNetwork& network, const std::st
   lease.container_id = container_id;
   lease.address = connection.address;
   lease.owner_pid = owner_pid;
-  lease.owner_start_time = container::process_start_time(owner_pid);
+  lease.owner_start_time = linux::process_start_time(owner_pid);
   if (lease.owner_start_time == 0)
     return make_error("the container's init (pid {}) exited before its network was set up",
                       owner_pid);

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "container/state.h"
 #include "core/files.h"
+#include "linux/process.h"
 
 namespace berth::network {
 
@@ -70,7 +70,7 @@ Result<PortMapping> port_mapping_from_json(const json& j) {
 bool lease_owner_alive(const Lease& lease) {
   if (lease.owner_pid <= 0) return false;
   bool zombie = false;
-  unsigned long long start_time = container::process_start_time(lease.owner_pid, &zombie);
+  unsigned long long start_time = linux::process_start_time(lease.owner_pid, &zombie);
   return start_time != 0 && start_time == lease.owner_start_time && !zombie;
 }
 
