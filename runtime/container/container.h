@@ -1,5 +1,5 @@
-// The container lifecycle: the one code path both front ends (berth-runtime
-// and, later, the berth launcher) use to create and manage containers.
+// The container lifecycle: the one code path both front ends, berth-runtime
+// and the berth launcher, use to create and manage containers.
 // Semantics follow the OCI runtime spec and runc: `create` leaves the
 // container's init waiting; `start` releases it to exec the user's process;
 // `delete` removes what create made.
