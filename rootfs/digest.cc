@@ -4,7 +4,7 @@
 
 namespace berth::image {
 
-Sha256::Sha256() : context_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr);
 }
 

@@ -3,9 +3,10 @@
 
 #include <openssl/evp.h>
 
-#include <memory>
 #include <string>
 #include <string_view>
+
+#include "core/c_handle.h"
 
 namespace berth::image {
 
@@ -16,7 +17,7 @@ class Sha256 {
   std::string digest();  // "sha256:<hex>"; the object is spent afterwards
 
  private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> context_;
+  CHandle<EVP_MD_CTX, EVP_MD_CTX_free> context_;
 };
 
 std::string sha256_digest(std::string_view data);

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/c_handle.h"
 #include "core/files.h"
 #include "core/unique_fd.h"
 #include "rootfs/digest.h"
@@ -552,10 +553,10 @@ Status Extractor::finish_directories() {
   return ok();
 }
 
-using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
+using ArchivePtr = CHandle<archive, archive_read_free>;
 
 Result<ArchivePtr> open_archive(LayerInput& input) {
-  ArchivePtr a(archive_read_new(), &archive_read_free);
+  ArchivePtr a(archive_read_new());
   if (!a) return make_error("archive_read_new: out of memory");
   // Only the formats and filters of image layers, and no external-program
   // filters: archive_read_support_filter_all would fork lzop, lrzip and

@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 
+#include "core/c_handle.h"
 #include "core/files.h"
 #include "rootfs/digest.h"
 
@@ -35,10 +36,10 @@ struct ImageToImport {
   std::vector<LayerToImport> layers;
 };
 
-using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
+using ArchivePtr = CHandle<struct archive, archive_read_free>;
 
 Result<ArchivePtr> open_archive(const std::string& path, bool raw) {
-  ArchivePtr archive(archive_read_new(), archive_read_free);
+  ArchivePtr archive(archive_read_new());
   archive_read_support_filter_all(archive.get());
   if (raw)
     archive_read_support_format_raw(archive.get());

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <set>
 
+#include "core/c_handle.h"
 #include "core/clock.h"
 #include "core/defer.h"
 #include "core/files.h"
@@ -34,14 +35,13 @@ Result<json> read_json(const std::string& path) {
 
 Result<std::vector<std::string>> list_dir(const std::string& path, bool hidden = false) {
   std::vector<std::string> names;
-  DIR* dir = ::opendir(path.c_str());
+  CHandle<DIR, closedir> dir(::opendir(path.c_str()));
   if (!dir) return sys_error("open directory {}", path);
-  while (struct dirent* entry = ::readdir(dir)) {
+  while (struct dirent* entry = ::readdir(dir.get())) {
     std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
     if (hidden || name[0] != '.') names.emplace_back(name);
   }
-  ::closedir(dir);
   std::sort(names.begin(), names.end());
   return names;
 }

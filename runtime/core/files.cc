@@ -8,6 +8,8 @@
 
 #include <cerrno>
 
+#include "core/c_handle.h"
+
 namespace berth {
 
 Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode) {
@@ -107,22 +109,19 @@ Status remove_tree_at(int parent, const char* name, dev_t dev) {
   }
   if (S_ISDIR(st.st_mode)) {
     if (st.st_dev != dev) return make_error("refusing to remove {}: it is a mount point", name);
-    int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return sys_error("open {}", name);
-    DIR* dir = ::fdopendir(fd);
-    if (!dir) {
-      Error e = sys_error("fdopendir {}", name);
-      ::close(fd);
-      return e;
-    }
+    UniqueFd fd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return sys_error("open {}", name);
+    CHandle<DIR, closedir> dir(::fdopendir(fd.get()));
+    if (!dir) return sys_error("fdopendir {}", name);
+    fd.release();  // the DIR closes it
     Status status;
-    while (struct dirent* entry = ::readdir(dir)) {
+    while (struct dirent* entry = ::readdir(dir.get())) {
       std::string child = entry->d_name;
       if (child == "." || child == "..") continue;
-      status = remove_tree_at(::dirfd(dir), child.c_str(), dev);
+      status = remove_tree_at(::dirfd(dir.get()), child.c_str(), dev);
       if (!status) break;
     }
-    ::closedir(dir);
+    dir.reset();
     if (!status) return status.error().add_context(name);
     if (::unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
       return sys_error("rmdir {}", name);

@@ -11,6 +11,7 @@
 
 #include "container/container.h"
 #include "container/state.h"
+#include "core/c_handle.h"
 #include "core/files.h"
 #include "launcher/network/leases.h"
 #include "linux/process.h"
@@ -137,12 +138,12 @@ Status ContainerRecords::save(const ContainerRecord& record) const {
 Result<std::vector<ContainerRecord>> ContainerRecords::list() const {
   std::vector<ContainerRecord> records;
   std::string containers = root_ + "/containers";
-  DIR* d = ::opendir(containers.c_str());
-  if (!d) return sys_error("open {}", containers);
+  CHandle<DIR, closedir> listing(::opendir(containers.c_str()));
+  if (!listing) return sys_error("open {}", containers);
   std::vector<std::string> ids;
-  while (struct dirent* entry = ::readdir(d))
+  while (struct dirent* entry = ::readdir(listing.get()))
     if (entry->d_name[0] != '.' && entry->d_type == DT_DIR) ids.emplace_back(entry->d_name);
-  ::closedir(d);
+  listing.reset();
   for (const std::string& id : ids) {
     auto record = load(id);
     if (record) records.push_back(std::move(record.value()));  // half-made or removed meanwhile

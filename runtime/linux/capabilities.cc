@@ -6,12 +6,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <type_traits>
 
-#include "core/defer.h"
+#include "core/c_handle.h"
 #include "core/log.h"
 
 namespace berth::linux {
 namespace {
+
+// cap_t is libcap's pointer to its opaque state; cap_free frees that and
+// the strings libcap allocates (cap_to_name).
+using CapabilityState = CHandle<std::remove_pointer_t<cap_t>, cap_free>;
+using CapabilityName = CHandle<char, cap_free>;
 
 struct NamedCapability {
   std::string name;
@@ -50,10 +56,9 @@ bool contains(const std::vector<NamedCapability>& set, cap_value_t value) {
 // "CAP_CHOWN" for 0; libcap spells names in lower case. Returns "" for a
 // capability too new for libcap's table (libcap then answers with a number).
 std::string capability_name(cap_value_t value) {
-  char* raw = cap_to_name(value);
+  CapabilityName raw(cap_to_name(value));
   if (!raw) return {};
-  std::string name = raw;
-  cap_free(raw);
+  std::string name = raw.get();
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return {};
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return std::toupper(c); });
@@ -134,13 +139,12 @@ Status apply_capability_sets(const spec::Capabilities& caps) {
       TRY_VALUE(resolve_set(caps.inheritable, "inheritable"));
   std::vector<NamedCapability> ambient = TRY_VALUE(resolve_set(caps.ambient, "ambient"));
 
-  cap_t state = cap_init();
+  CapabilityState state(cap_init());
   if (!state) return sys_error("allocate a libcap capability state");
-  Defer free_state([state] { cap_free(state); });
-  TRY(raise_in_state(state, CAP_EFFECTIVE, effective, "effective"));
-  TRY(raise_in_state(state, CAP_PERMITTED, permitted, "permitted"));
-  TRY(raise_in_state(state, CAP_INHERITABLE, inheritable, "inheritable"));
-  if (cap_set_proc(state) != 0) {
+  TRY(raise_in_state(state.get(), CAP_EFFECTIVE, effective, "effective"));
+  TRY(raise_in_state(state.get(), CAP_PERMITTED, permitted, "permitted"));
+  TRY(raise_in_state(state.get(), CAP_INHERITABLE, inheritable, "inheritable"));
+  if (cap_set_proc(state.get()) != 0) {
     int saved = errno;  // formatting the names allocates, which may change errno
     return Error::from_errno_value(
         fmt::format("set capabilities effective={} permitted={} inheritable={}",

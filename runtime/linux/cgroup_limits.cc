@@ -82,6 +82,174 @@ std::string why_controller_missing(const std::string& controller) {
   return "the kernel has no such controller";
 }
 
+// The writes cgroup_writes collects, and the spec path ("linux.resources")
+// their fields are named under.
+class CgroupWriteList {
+ public:
+  explicit CgroupWriteList(const std::string& path) : path_(path) {}
+
+  // `field` is relative to the path: "memory.limit".
+  CgroupWrite& add(std::string file, std::string value, const std::string& field) {
+    writes_.push_back({std::move(file), std::move(value), path_ + "." + field, {}, false});
+    return writes_.back();
+  }
+  const std::string& path() const { return path_; }
+  std::vector<CgroupWrite> take() { return std::move(writes_); }
+
+ private:
+  std::string path_;
+  std::vector<CgroupWrite> writes_;
+};
+
+void pids_writes(const spec::PidsResources& pids, CgroupWriteList& writes) {
+  if (pids.limit != 0)
+    writes.add("pids.max", pids.limit > 0 ? std::to_string(pids.limit) : std::string("max"),
+               "pids.limit");
+}
+
+Status memory_writes(const spec::MemoryResources& memory, CgroupWriteList& writes) {
+  const std::string& path = writes.path();
+  int64_t limit = memory.limit.value_or(0);
+  int64_t swap = memory.swap.value_or(0);
+  if (memory.swap || (memory.limit && limit == -1)) {
+    auto converted = memory_swap_to_v2(swap, limit);
+    if (!converted) return converted.error().add_context(path + ".memory.swap");
+    // swap == memory converts to 0: no swap at all, which must be written.
+    if (converted.value() != 0 || swap > 0) {
+      std::string value = TRY_VALUE(limit_value(converted.value(), path + ".memory.swap"));
+      writes.add("memory.swap.max", value, "memory.swap").optional = value == "max" || value == "0";
+    }
+  }
+  if (limit != 0)
+    writes.add("memory.max", TRY_VALUE(limit_value(limit, path + ".memory.limit")), "memory.limit");
+  if (memory.reservation && *memory.reservation != 0)
+    writes.add("memory.low",
+               TRY_VALUE(limit_value(*memory.reservation, path + ".memory.reservation")),
+               "memory.reservation");
+  if (memory.swappiness)
+    return make_error("{}.memory.swappiness: cgroup v2 has no per-cgroup swappiness", path);
+  if (memory.kernel.value_or(0) != 0 || memory.kernel_tcp.value_or(0) != 0)
+    log::warning(
+        "{}.memory.kernel and kernelTCP are not applied: cgroup v2 accounts kernel "
+        "memory within memory.max",
+        path);
+  if (memory.disable_oom_killer.value_or(false))
+    log::warning(
+        "{}.memory.disableOOMKiller is not applied: cgroup v2 cannot disable the "
+        "OOM killer",
+        path);
+  return ok();
+}
+
+// A blkio weight ([10, 1000]) for io.bfq.weight, which has the same scale,
+// or, without the BFQ scheduler, for io.weight, converted.
+Status io_weight_write(uint16_t weight, const std::string& key_prefix, const std::string& field,
+                       CgroupWriteList& writes) {
+  if (weight < 10 || weight > 1000)
+    return make_error("{}.{}: {} is out of range (10 to 1000)", writes.path(), field, weight);
+  CgroupWrite& write = writes.add("io.bfq.weight", key_prefix + std::to_string(weight), field);
+  write.fallback = {"io.weight", key_prefix + std::to_string(blkio_weight_to_io_weight(weight))};
+  return ok();
+}
+
+void io_throttle_writes(const std::vector<spec::BlockIoThrottleDevice>& devices, const char* key,
+                        const char* field, CgroupWriteList& writes) {
+  for (size_t i = 0; i < devices.size(); ++i)
+    writes.add("io.max",
+               fmt::format("{} {}={}", device_key(devices[i].major, devices[i].minor), key,
+                           devices[i].rate),
+               fmt::format("blockIO.{}[{}]", field, i));
+}
+
+Status io_writes(const spec::BlockIoResources& io, CgroupWriteList& writes) {
+  if (io.weight && *io.weight != 0) TRY(io_weight_write(*io.weight, "", "blockIO.weight", writes));
+  for (size_t i = 0; i < io.weight_devices.size(); ++i) {
+    const spec::BlockIoWeightDevice& device = io.weight_devices[i];
+    if (device.weight && *device.weight != 0)
+      TRY(io_weight_write(*device.weight, device_key(device.major, device.minor) + " ",
+                          fmt::format("blockIO.weightDevice[{}].weight", i), writes));
+  }
+  if (io.leaf_weight.value_or(0) != 0 ||
+      std::any_of(io.weight_devices.begin(), io.weight_devices.end(),
+                  [](const auto& d) { return d.leaf_weight.value_or(0) != 0; }))
+    log::warning("{}.blockIO leafWeight is not applied: cgroup v2 has no leaf weights",
+                 writes.path());
+  io_throttle_writes(io.throttle_read_bps, "rbps", "throttleReadBpsDevice", writes);
+  io_throttle_writes(io.throttle_write_bps, "wbps", "throttleWriteBpsDevice", writes);
+  io_throttle_writes(io.throttle_read_iops, "riops", "throttleReadIOPSDevice", writes);
+  io_throttle_writes(io.throttle_write_iops, "wiops", "throttleWriteIOPSDevice", writes);
+  return ok();
+}
+
+Status cpu_writes(const spec::CpuResources& cpu, CgroupWriteList& writes) {
+  if (cpu.shares && *cpu.shares != 0) {
+    if (*cpu.shares < 2 || *cpu.shares > 262144)
+      return make_error("{}.cpu.shares: {} is out of range (2 to 262144)", writes.path(),
+                        *cpu.shares);
+    writes.add("cpu.weight", std::to_string(cpu_shares_to_weight(*cpu.shares)), "cpu.shares");
+  }
+  int64_t quota = cpu.quota.value_or(0);
+  uint64_t period = cpu.period.value_or(0);
+  if (quota != 0 || period != 0) {
+    // The kernel's default period (cgroup-v2.rst) when only a quota is given.
+    writes.add("cpu.max",
+               fmt::format("{} {}", quota > 0 ? std::to_string(quota) : "max",
+                           period != 0 ? period : 100000),
+               quota != 0 ? "cpu.quota" : "cpu.period");
+  }
+  // After cpu.max: the kernel checks the burst against the quota.
+  if (cpu.burst) writes.add("cpu.max.burst", std::to_string(*cpu.burst), "cpu.burst");
+  if (cpu.idle) writes.add("cpu.idle", std::to_string(*cpu.idle), "cpu.idle");
+  if (cpu.realtime_runtime.value_or(0) != 0 || cpu.realtime_period.value_or(0) != 0)
+    return make_error(
+        "{}.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time CPU "
+        "bandwidth",
+        writes.path());
+  return ok();
+}
+
+// The spec keeps the cpuset's fields under cpu; they are the cpuset
+// controller's files.
+void cpuset_writes(const spec::CpuResources& cpu, CgroupWriteList& writes) {
+  if (cpu.cpus && !cpu.cpus->empty()) writes.add("cpuset.cpus", *cpu.cpus, "cpu.cpus");
+  if (cpu.mems && !cpu.mems->empty()) writes.add("cpuset.mems", *cpu.mems, "cpu.mems");
+}
+
+Status hugetlb_writes(const std::vector<spec::HugepageLimit>& limits, CgroupWriteList& writes) {
+  for (size_t i = 0; i < limits.size(); ++i) {
+    const spec::HugepageLimit& limit = limits[i];
+    std::string field = fmt::format("hugepageLimits[{}]", i);
+    // The page size becomes part of a file name.
+    if (limit.page_size.empty() || limit.page_size.find_first_of("/.") != std::string::npos)
+      return make_error("{}.{}.pageSize: \"{}\" is not a page size such as 2MB", writes.path(),
+                        field, limit.page_size);
+    writes.add("hugetlb." + limit.page_size + ".max", std::to_string(limit.limit),
+               field + ".limit");
+  }
+  return ok();
+}
+
+void rdma_writes(const std::map<std::string, spec::RdmaLimit>& rdma, CgroupWriteList& writes) {
+  for (const auto& [device, limit] : rdma) {
+    std::string value = device;
+    if (limit.hca_handles) value += " hca_handle=" + std::to_string(*limit.hca_handles);
+    if (limit.hca_objects) value += " hca_object=" + std::to_string(*limit.hca_objects);
+    if (value != device) writes.add("rdma.max", value, fmt::format("rdma[\"{}\"]", device));
+  }
+}
+
+Status unified_writes(const std::map<std::string, std::string>& unified, CgroupWriteList& writes) {
+  for (const auto& [file, value] : unified) {
+    std::string field = fmt::format("unified[\"{}\"]", file);
+    if (file.empty() || file.find('/') != std::string::npos ||
+        file.find('.') == std::string::npos || file == "." || file == "..")
+      return make_error("{}.{}: not the name of a cgroup interface file (such as memory.high)",
+                        writes.path(), field);
+    writes.add(file, value, field);
+  }
+  return ok();
+}
+
 }  // namespace
 
 std::string CgroupWrite::controller() const { return file.substr(0, file.find('.')); }
@@ -110,139 +278,25 @@ Result<int64_t> memory_swap_to_v2(int64_t swap, int64_t memory) {
 
 Result<std::vector<CgroupWrite>> cgroup_writes(const spec::Resources& resources,
                                                const std::string& path) {
-  std::vector<CgroupWrite> writes;
-  auto add = [&](std::string file, std::string value, std::string field) -> CgroupWrite& {
-    writes.push_back({std::move(file), std::move(value), path + "." + field, {}, false});
-    return writes.back();
-  };
-
   if (resources.has_network)
     return make_error(
         "{}.network: net_cls and net_prio are cgroup v1 controllers; cgroup v2 has none", path);
-
-  if (resources.pids && resources.pids->limit != 0)
-    add("pids.max",
-        resources.pids->limit > 0 ? std::to_string(resources.pids->limit) : std::string("max"),
-        "pids.limit");
-
-  if (const auto& memory = resources.memory) {
-    int64_t limit = memory->limit.value_or(0);
-    int64_t swap = memory->swap.value_or(0);
-    if (memory->swap || (memory->limit && limit == -1)) {
-      auto converted = memory_swap_to_v2(swap, limit);
-      if (!converted) return converted.error().add_context(path + ".memory.swap");
-      // swap == memory converts to 0: no swap at all, which must be written.
-      if (converted.value() != 0 || swap > 0) {
-        std::string value = TRY_VALUE(limit_value(converted.value(), path + ".memory.swap"));
-        add("memory.swap.max", value, "memory.swap").optional = value == "max" || value == "0";
-      }
-    }
-    if (limit != 0)
-      add("memory.max", TRY_VALUE(limit_value(limit, path + ".memory.limit")), "memory.limit");
-    if (memory->reservation && *memory->reservation != 0)
-      add("memory.low", TRY_VALUE(limit_value(*memory->reservation, path + ".memory.reservation")),
-          "memory.reservation");
-    if (memory->swappiness)
-      return make_error("{}.memory.swappiness: cgroup v2 has no per-cgroup swappiness", path);
-    if (memory->kernel.value_or(0) != 0 || memory->kernel_tcp.value_or(0) != 0)
-      log::warning(
-          "{}.memory.kernel and kernelTCP are not applied: cgroup v2 accounts kernel "
-          "memory within memory.max",
-          path);
-    if (memory->disable_oom_killer.value_or(false))
-      log::warning(
-          "{}.memory.disableOOMKiller is not applied: cgroup v2 cannot disable the "
-          "OOM killer",
-          path);
+  // One function per controller, called in runc's fs2 order (setPids,
+  // setMemory, setIo, setCpu, setCpuset, setHugeTlb, setRdma, setUnified),
+  // which is the order of the writes: a file the unified map names again
+  // ends with the unified map's value.
+  CgroupWriteList writes(path);
+  if (resources.pids) pids_writes(*resources.pids, writes);
+  if (resources.memory) TRY(memory_writes(*resources.memory, writes));
+  if (resources.block_io) TRY(io_writes(*resources.block_io, writes));
+  if (resources.cpu) {
+    TRY(cpu_writes(*resources.cpu, writes));
+    cpuset_writes(*resources.cpu, writes);
   }
-
-  if (const auto& io = resources.block_io) {
-    auto weight_write = [&](uint16_t weight, const std::string& key_prefix,
-                            const std::string& field) -> Status {
-      if (weight < 10 || weight > 1000)
-        return make_error("{}.{}: {} is out of range (10 to 1000)", path, field, weight);
-      CgroupWrite& write = add("io.bfq.weight", key_prefix + std::to_string(weight), field);
-      write.fallback = {"io.weight",
-                        key_prefix + std::to_string(blkio_weight_to_io_weight(weight))};
-      return ok();
-    };
-    if (io->weight && *io->weight != 0) TRY(weight_write(*io->weight, "", "blockIO.weight"));
-    for (size_t i = 0; i < io->weight_devices.size(); ++i) {
-      const spec::BlockIoWeightDevice& device = io->weight_devices[i];
-      if (device.weight && *device.weight != 0)
-        TRY(weight_write(*device.weight, device_key(device.major, device.minor) + " ",
-                         fmt::format("blockIO.weightDevice[{}].weight", i)));
-    }
-    if (io->leaf_weight.value_or(0) != 0 ||
-        std::any_of(io->weight_devices.begin(), io->weight_devices.end(),
-                    [](const auto& d) { return d.leaf_weight.value_or(0) != 0; }))
-      log::warning("{}.blockIO leafWeight is not applied: cgroup v2 has no leaf weights", path);
-    auto throttles = [&](const std::vector<spec::BlockIoThrottleDevice>& devices, const char* key,
-                         const char* field) {
-      for (size_t i = 0; i < devices.size(); ++i)
-        add("io.max",
-            fmt::format("{} {}={}", device_key(devices[i].major, devices[i].minor), key,
-                        devices[i].rate),
-            fmt::format("blockIO.{}[{}]", field, i));
-    };
-    throttles(io->throttle_read_bps, "rbps", "throttleReadBpsDevice");
-    throttles(io->throttle_write_bps, "wbps", "throttleWriteBpsDevice");
-    throttles(io->throttle_read_iops, "riops", "throttleReadIOPSDevice");
-    throttles(io->throttle_write_iops, "wiops", "throttleWriteIOPSDevice");
-  }
-
-  if (const auto& cpu = resources.cpu) {
-    if (cpu->shares && *cpu->shares != 0) {
-      if (*cpu->shares < 2 || *cpu->shares > 262144)
-        return make_error("{}.cpu.shares: {} is out of range (2 to 262144)", path, *cpu->shares);
-      add("cpu.weight", std::to_string(cpu_shares_to_weight(*cpu->shares)), "cpu.shares");
-    }
-    int64_t quota = cpu->quota.value_or(0);
-    uint64_t period = cpu->period.value_or(0);
-    if (quota != 0 || period != 0) {
-      // The kernel's default period (cgroup-v2.rst) when only a quota is given.
-      add("cpu.max",
-          fmt::format("{} {}", quota > 0 ? std::to_string(quota) : "max",
-                      period != 0 ? period : 100000),
-          quota != 0 ? "cpu.quota" : "cpu.period");
-    }
-    // After cpu.max: the kernel checks the burst against the quota.
-    if (cpu->burst) add("cpu.max.burst", std::to_string(*cpu->burst), "cpu.burst");
-    if (cpu->idle) add("cpu.idle", std::to_string(*cpu->idle), "cpu.idle");
-    if (cpu->realtime_runtime.value_or(0) != 0 || cpu->realtime_period.value_or(0) != 0)
-      return make_error(
-          "{}.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time CPU "
-          "bandwidth",
-          path);
-    if (cpu->cpus && !cpu->cpus->empty()) add("cpuset.cpus", *cpu->cpus, "cpu.cpus");
-    if (cpu->mems && !cpu->mems->empty()) add("cpuset.mems", *cpu->mems, "cpu.mems");
-  }
-
-  for (size_t i = 0; i < resources.hugepage_limits.size(); ++i) {
-    const spec::HugepageLimit& limit = resources.hugepage_limits[i];
-    std::string field = fmt::format("hugepageLimits[{}]", i);
-    if (limit.page_size.empty() || limit.page_size.find_first_of("/.") != std::string::npos)
-      return make_error("{}.{}.pageSize: \"{}\" is not a page size such as 2MB", path, field,
-                        limit.page_size);
-    add("hugetlb." + limit.page_size + ".max", std::to_string(limit.limit), field + ".limit");
-  }
-
-  for (const auto& [device, limit] : resources.rdma) {
-    std::string value = device;
-    if (limit.hca_handles) value += " hca_handle=" + std::to_string(*limit.hca_handles);
-    if (limit.hca_objects) value += " hca_object=" + std::to_string(*limit.hca_objects);
-    if (value != device) add("rdma.max", value, fmt::format("rdma[\"{}\"]", device));
-  }
-
-  for (const auto& [file, value] : resources.unified) {
-    std::string field = fmt::format("unified[\"{}\"]", file);
-    if (file.empty() || file.find('/') != std::string::npos ||
-        file.find('.') == std::string::npos || file == "." || file == "..")
-      return make_error("{}.{}: not the name of a cgroup interface file (such as memory.high)",
-                        path, field);
-    add(file, value, field);
-  }
-  return writes;
+  TRY(hugetlb_writes(resources.hugepage_limits, writes));
+  rdma_writes(resources.rdma, writes);
+  TRY(unified_writes(resources.unified, writes));
+  return writes.take();
 }
 
 Status enable_controllers(const std::string& mount, const std::string& directory,

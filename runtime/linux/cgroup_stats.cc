@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/c_handle.h"
 #include "core/files.h"
 #include "linux/cgroup.h"
 
@@ -225,16 +226,16 @@ Status read_blkio(const std::string& dir, BlkioStats& blkio) {
 // One entry per hugetlb.<size>.current: the page sizes the kernel offers.
 // hugetlb.<size>.rsvd.current (reservations, Linux 5.7) is not one.
 Status read_hugetlb(const std::string& dir, std::map<std::string, HugetlbStats>& hugetlb) {
-  DIR* listing = ::opendir(dir.c_str());
+  CHandle<DIR, closedir> listing(::opendir(dir.c_str()));
   if (!listing) return sys_error("open cgroup {}", dir);
   std::vector<std::string> sizes;
-  while (struct dirent* entry = ::readdir(listing)) {
+  while (struct dirent* entry = ::readdir(listing.get())) {
     std::string name = entry->d_name;
     if (!name.starts_with("hugetlb.") || !name.ends_with(".current")) continue;
     std::string size = name.substr(8, name.size() - 8 - 8);
     if (size.find('.') == std::string::npos) sizes.push_back(size);
   }
-  ::closedir(listing);
+  listing.reset();
   for (const std::string& size : sizes) {
     std::string prefix = dir + "/hugetlb." + size;
     HugetlbStats& stats = hugetlb[size];
@@ -382,12 +383,12 @@ nlohmann::ordered_json stats_to_json(const CgroupStats& stats) {
 
 Result<std::vector<pid_t>> cgroup_tree_pids(const std::string& directory) {
   std::vector<pid_t> pids = TRY_VALUE(cgroup_pids(directory));
-  DIR* listing = ::opendir(directory.c_str());
+  CHandle<DIR, closedir> listing(::opendir(directory.c_str()));
   if (!listing) return sys_error("open cgroup {}", directory);
   std::vector<std::string> children;
-  while (struct dirent* entry = ::readdir(listing))
+  while (struct dirent* entry = ::readdir(listing.get()))
     if (entry->d_type == DT_DIR && entry->d_name[0] != '.') children.emplace_back(entry->d_name);
-  ::closedir(listing);
+  listing.reset();  // before descending: one directory open at a time
   std::sort(children.begin(), children.end());
   for (const std::string& child : children) {
     auto below = cgroup_tree_pids(directory + "/" + child);

@@ -151,24 +151,8 @@ Status add_syscall_rules(scmp_filter_ctx ctx, int syscall_nr, uint32_t action,
 
 }  // namespace
 
-SeccompFilter::SeccompFilter(void* context, bool uses_notify)
+SeccompFilter::SeccompFilter(scmp_filter_ctx context, bool uses_notify)
     : context_(context), uses_notify_(uses_notify) {}
-
-SeccompFilter::SeccompFilter(SeccompFilter&& other) noexcept
-    : context_(std::exchange(other.context_, nullptr)), uses_notify_(other.uses_notify_) {}
-
-SeccompFilter& SeccompFilter::operator=(SeccompFilter&& other) noexcept {
-  if (this != &other) {
-    if (context_) seccomp_release(context_);
-    context_ = std::exchange(other.context_, nullptr);
-    uses_notify_ = other.uses_notify_;
-  }
-  return *this;
-}
-
-SeccompFilter::~SeccompFilter() {
-  if (context_) seccomp_release(context_);
-}
 
 Result<SeccompFilter> SeccompFilter::compile(const spec::Seccomp& profile) {
   uint32_t default_action = 0;
@@ -227,12 +211,12 @@ Result<SeccompFilter> SeccompFilter::compile(const spec::Seccomp& profile) {
 }
 
 Result<UniqueFd> SeccompFilter::load() {
-  int rc = seccomp_load(context_);
+  int rc = seccomp_load(context_.get());
   if (rc < 0) return libseccomp_error("load seccomp filter", rc);
   if (!uses_notify_) return UniqueFd();
   // The kernel created the listener with close-on-exec; libseccomp only
   // remembers its number, so the caller owns it from here.
-  int fd = seccomp_notify_fd(context_);
+  int fd = seccomp_notify_fd(context_.get());
   if (fd < 0) return libseccomp_error("get the seccomp notify listener", fd);
   return UniqueFd(fd);
 }
@@ -240,7 +224,7 @@ Result<UniqueFd> SeccompFilter::load() {
 Result<std::string> SeccompFilter::export_pfc() const {
   UniqueFd memfd(::memfd_create("berth-seccomp-pfc", MFD_CLOEXEC));
   if (!memfd) return sys_error("memfd_create for seccomp pseudo-code");
-  int rc = seccomp_export_pfc(context_, memfd.get());
+  int rc = seccomp_export_pfc(context_.get(), memfd.get());
   if (rc < 0) return libseccomp_error("export seccomp pseudo-code", rc);
   if (::lseek(memfd.get(), 0, SEEK_SET) < 0) return sys_error("rewind seccomp pseudo-code memfd");
   auto text = read_fd(memfd.get());

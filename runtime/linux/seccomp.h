@@ -6,9 +6,11 @@
 // runtime's own set-up.
 #pragma once
 
-#include <memory>
+#include <seccomp.h>
+
 #include <string>
 
+#include "core/c_handle.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "spec/spec.h"
@@ -23,10 +25,6 @@ class SeccompFilter {
   // libseccomp refuses fails with the rule's index and syscall named.
   static Result<SeccompFilter> compile(const spec::Seccomp& profile);
 
-  SeccompFilter(SeccompFilter&&) noexcept;
-  SeccompFilter& operator=(SeccompFilter&&) noexcept;
-  ~SeccompFilter();
-
   // Install the filter in the calling process. Requires no_new_privs or
   // CAP_SYS_ADMIN. With an SCMP_ACT_NOTIFY rule, returns the listener fd
   // (otherwise an invalid UniqueFd).
@@ -39,8 +37,9 @@ class SeccompFilter {
   bool uses_notify() const { return uses_notify_; }
 
  private:
-  explicit SeccompFilter(void* context, bool uses_notify);
-  void* context_ = nullptr;  // scmp_filter_ctx
+  SeccompFilter(scmp_filter_ctx context, bool uses_notify);
+  // scmp_filter_ctx is libseccomp's name for a void*.
+  CHandle<void, seccomp_release> context_;
   bool uses_notify_ = false;
 };
 

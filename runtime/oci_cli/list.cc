@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/c_handle.h"
 #include "oci_cli/commands.h"
 
 namespace berth::oci_cli {
@@ -22,7 +23,7 @@ struct ListFlags {
 // getpwuid_r: berth-runtime is linked statically, where NSS would have to
 // dlopen the host's glibc modules.
 std::string user_name(uid_t uid) {
-  std::unique_ptr<FILE, int (*)(FILE*)> passwd(std::fopen("/etc/passwd", "re"), &std::fclose);
+  CHandle<FILE, fclose> passwd(std::fopen("/etc/passwd", "re"));
   if (!passwd) return "";
   char line[1024];
   while (std::fgets(line, sizeof line, passwd.get())) {

@@ -2,13 +2,10 @@
 
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <memory>
 
 #include "launcher/cli/commands.h"
-#include "launcher/container_spec.h"
-#include "linux/exe_protection.h"
+#include "launcher/sealed_copy.h"
 
 namespace berth::launcher_cli {
 namespace {
@@ -18,21 +15,6 @@ namespace {
 CLI::Option* repeatable(CLI::App* command, const std::string& name,
                         std::vector<std::string>& values, const std::string& help) {
   return command->add_option(name, values, help)->allow_extra_args(false);
-}
-
-constexpr const char* kInitBinaryVariable = "BERTH_INIT_BINARY";
-
-// berth-init lives beside berth (both in build/bin, or both installed).
-// From the sealed copy, /proc/self/exe is a memfd: the path was passed on.
-std::string init_binary_path() {
-  if (const char* passed = std::getenv(kInitBinaryVariable);
-      passed && berth::linux::running_from_sealed_copy())
-    return passed;
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "";
-  std::string path(self, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/') + 1) + "berth-init";
 }
 
 }  // namespace
@@ -84,17 +66,9 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
             options->bridge = globals.bridge;
             options->subnet = globals.subnet;
             options->command.assign(rest.begin() + 1, rest.end());
-            launcher::LauncherPaths paths{globals.root, init_binary_path()};
-            // A container that may hold CAP_SYS_PTRACE could reach our binary
-            // through /proc/<init>/exe (CVE-2019-5736): run from a sealed copy,
-            // from the start, before anything is made (the runtime library
-            // would otherwise re-execute us half-way through; docs/security.md).
-            auto caps = TRY_VALUE(launcher::container_capabilities(*options));
-            if (std::find(caps.begin(), caps.end(), "CAP_SYS_PTRACE") != caps.end() &&
-                !linux::running_from_sealed_copy()) {
-              ::setenv(kInitBinaryVariable, paths.init_binary.c_str(), 1);
-              return linux::reexec_from_sealed_copy();
-            }
+            launcher::LauncherPaths paths{globals.root, launcher::init_binary_path()};
+            // CVE-2019-5736: before anything is made (launcher/sealed_copy.h).
+            TRY(launcher::reexec_from_sealed_copy_if_ptrace(*options, paths.init_binary));
             if (options->init && ::access(paths.init_binary.c_str(), X_OK) < 0)
               return sys_error("--init: {}", paths.init_binary);
             return launcher::run_container(paths, *options);

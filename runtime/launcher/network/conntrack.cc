@@ -9,18 +9,14 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
-#include <memory>
 #include <optional>
 #include <string>
+
+#include "launcher/network/netfilter_socket.h"
 
 namespace berth::network {
 
 namespace {
-
-struct SocketCloser {
-  void operator()(mnl_socket* socket) const { mnl_socket_close(socket); }
-};
-using MnlSocket = std::unique_ptr<mnl_socket, SocketCloser>;
 
 // An entry to delete: its original tuple attribute as the kernel sent it
 // (the kernel finds the entry by that tuple) and its zone, if not the
@@ -98,10 +94,7 @@ Status receive(mnl_socket* socket, uint32_t seq, mnl_cb_t callback, void* data, 
 
 Status flush_udp_conntrack(const std::vector<uint16_t>& ports) {
   if (ports.empty()) return ok();
-  MnlSocket socket(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-  if (!socket) return sys_error("open a ctnetlink socket");
-  if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
-    return sys_error("bind a ctnetlink socket");
+  MnlSocket socket = TRY_VALUE(open_netfilter_socket("a ctnetlink socket"));
   return flush_udp_conntrack(socket.get(), ports);
 }
 

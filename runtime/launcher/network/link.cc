@@ -17,34 +17,28 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <memory>
 #include <new>
 #include <optional>
 #include <string_view>
 #include <system_error>
 #include <thread>
 
+#include "core/c_handle.h"
 #include "core/files.h"
 
 namespace berth::network {
 namespace {
 
-// Owners for libnl's reference-counted objects. An allocation failure throws
-// std::bad_alloc, as everywhere else in C++ (fmt and std::string do too).
-template <auto Free>
-struct Freer {
-  template <typename T>
-  void operator()(T* object) const {
-    Free(object);
-  }
-};
-using Socket = std::unique_ptr<nl_sock, Freer<nl_socket_free>>;
-using Link = std::unique_ptr<rtnl_link, Freer<rtnl_link_put>>;
-using Address = std::unique_ptr<rtnl_addr, Freer<rtnl_addr_put>>;
-using Route = std::unique_ptr<rtnl_route, Freer<rtnl_route_put>>;
-using Nexthop = std::unique_ptr<rtnl_nexthop, Freer<rtnl_route_nh_free>>;
-using Cache = std::unique_ptr<nl_cache, Freer<nl_cache_free>>;
-using NlAddress = std::unique_ptr<nl_addr, Freer<nl_addr_put>>;
+// Owners for libnl's reference-counted objects (core/c_handle.h). An
+// allocation failure throws std::bad_alloc, as everywhere else in C++ (fmt
+// and std::string do too).
+using Socket = CHandle<nl_sock, nl_socket_free>;
+using Link = CHandle<rtnl_link, rtnl_link_put>;
+using Address = CHandle<rtnl_addr, rtnl_addr_put>;
+using Route = CHandle<rtnl_route, rtnl_route_put>;
+using Nexthop = CHandle<rtnl_nexthop, rtnl_route_nh_free>;
+using Cache = CHandle<nl_cache, nl_cache_free>;
+using NlAddress = CHandle<nl_addr, nl_addr_put>;
 
 template <typename T>
 T* checked(T* allocated) {

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 
 #include <cctype>
-#include <memory>
 #include <optional>
 #include <sstream>
 
+#include "core/c_handle.h"
 #include "launcher/network/nft_netlink.h"
 
 namespace berth::network {
@@ -19,16 +19,14 @@ const char* to_string(Protocol protocol) { return protocol == Protocol::Tcp ? "t
 
 namespace {
 
-struct ContextFreer {
-  void operator()(nft_ctx* context) const { nft_ctx_free(context); }
-};
+using NftContext = CHandle<nft_ctx, nft_ctx_free>;
 
 // A libnftables context and its netlink socket, which belongs to the
 // network namespace of the thread that opened it.
 class Nft {
  public:
   static Result<Nft> open() {
-    std::unique_ptr<nft_ctx, ContextFreer> context(nft_ctx_new(NFT_CTX_DEFAULT));
+    NftContext context(nft_ctx_new(NFT_CTX_DEFAULT));
     if (!context) return make_error("nftables: nft_ctx_new failed");
     if (nft_ctx_buffer_output(context.get()) != 0 || nft_ctx_buffer_error(context.get()) != 0)
       return make_error("nftables: cannot buffer libnftables' output");
@@ -47,7 +45,7 @@ class Nft {
   }
 
  private:
-  explicit Nft(std::unique_ptr<nft_ctx, ContextFreer> context) : context_(std::move(context)) {}
+  explicit Nft(NftContext context) : context_(std::move(context)) {}
 
   // nft's errors are its "Error: ..." lines followed by the command and a
   // caret line under the culprit; keep the error lines and the commands,
@@ -64,7 +62,7 @@ class Nft {
     return joined.empty() ? "libnftables failed without saying why" : joined;
   }
 
-  std::unique_ptr<nft_ctx, ContextFreer> context_;
+  NftContext context_;
 };
 
 // The calling thread's context for the netns it is in. Contexts are kept:

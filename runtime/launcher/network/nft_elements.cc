@@ -25,13 +25,14 @@
 #include <cerrno>
 #include <ctime>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <set>
 #include <tuple>
 #include <vector>
 
+#include "core/c_handle.h"
 #include "launcher/network/conntrack.h"
+#include "launcher/network/netfilter_socket.h"
 #include "launcher/network/nft.h"
 #include "launcher/network/nft_netlink.h"
 
@@ -39,26 +40,10 @@ namespace berth::network {
 
 namespace {
 
-struct SocketCloser {
-  void operator()(mnl_socket* socket) const { mnl_socket_close(socket); }
-};
-struct TableFreer {
-  void operator()(nftnl_table* table) const { nftnl_table_free(table); }
-};
-struct SetFreer {
-  void operator()(nftnl_set* set) const { nftnl_set_free(set); }
-};
-struct ElementFreer {
-  void operator()(nftnl_set_elem* element) const { nftnl_set_elem_free(element); }
-};
-struct IteratorFreer {
-  void operator()(nftnl_set_elems_iter* iterator) const { nftnl_set_elems_iter_destroy(iterator); }
-};
-using MnlSocket = std::unique_ptr<mnl_socket, SocketCloser>;
-using NftnlTable = std::unique_ptr<nftnl_table, TableFreer>;
-using NftnlSet = std::unique_ptr<nftnl_set, SetFreer>;
-using NftnlElement = std::unique_ptr<nftnl_set_elem, ElementFreer>;
-using NftnlIterator = std::unique_ptr<nftnl_set_elems_iter, IteratorFreer>;
+using NftnlTable = CHandle<nftnl_table, nftnl_table_free>;
+using NftnlSet = CHandle<nftnl_set, nftnl_set_free>;
+using NftnlElement = CHandle<nftnl_set_elem, nftnl_set_elem_free>;
+using NftnlIterator = CHandle<nftnl_set_elems_iter, nftnl_set_elems_iter_destroy>;
 
 using OnMessage = std::function<Status(const nlmsghdr*)>;
 
@@ -103,11 +88,9 @@ class NfSocket {
     std::pair<dev_t, ino_t> current = TRY_VALUE(detail::this_netns());
     if (!kept_ || kept_netns_ != current) {
       kept_.reset();
-      MnlSocket socket(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-      if (!socket) return sys_error("nftables: open a netlink socket");
-      if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
-        return sys_error("nftables: bind a netlink socket");
-      kept_.emplace(std::move(socket));
+      auto socket = open_netfilter_socket("a netlink socket");
+      if (!socket) return socket.error().add_context("nftables");
+      kept_.emplace(std::move(*socket));
       kept_netns_ = current;
     }
     return &*kept_;
