@@ -18,27 +18,21 @@
 //                 <----------------------------- kSeccompListener + fd  [SCMP_ACT_NOTIFY]
 //   to linux.seccomp.listenerPath
 //                 <----------------------------- kReady: execve comes next
-//                 <----------------------------- end-of-file: execve succeeded (the
+//                 <----------------------------- end-of-stream: execve succeeded (the
 //                                                socket is close-on-exec)
-//   unlock, pid file; wait, or return (detach)
+//   unlock, pid file; supervise, or return (detach)
 //
-// Any step may instead send kError (errno + the message of the step that
-// failed) and exit, execve's own failure included: a missing binary arrives
-// with ENOENT and one that may not be executed with EACCES, so a launcher
-// can turn them into 127 and 126. End-of-file before kReady means the child
-// died without a word.
+// Any step may instead send kError (errno, kind and the message of the step
+// that failed) and exit, execve's own failure included: a missing binary
+// arrives with kind kExecNotFound and one that may not be executed with
+// kExecPermissionDenied, so a launcher can turn them into 127 and 126.
+// kEndOfStream before kReady means the child died without a word.
 #include "container/exec.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
-#include <linux/sched.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <optional>
@@ -47,12 +41,11 @@
 #include "container/process_setup.h"
 #include "container/state.h"
 #include "container/sync.h"
-#include "core/defer.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "linux/cgroup.h"
+#include "linux/child_process.h"
 #include "linux/exe_protection.h"
-#include "linux/forwarded_signals.h"
 #include "linux/namespaces.h"
 #include "linux/process.h"
 #include "linux/seccomp.h"
@@ -85,11 +78,6 @@ Error not_running(const std::string& id) {
   return Error(fmt::format("container \"{}\" is not running", id), ESRCH);
 }
 
-bool has_exited(int pidfd) {
-  struct pollfd pfd = {pidfd, POLLIN, 0};
-  return ::poll(&pfd, 1, 0) != 0;
-}
-
 // What the process gets from the container when its Process does not say,
 // as runc's libcontainer does: the container's capabilities (a Process
 // without them would otherwise keep all of ours), rlimits and oom score.
@@ -114,19 +102,6 @@ Result<std::string> current_cgroup_dir(pid_t pid) {
   return make_error("process {} is in no cgroup v2", pid);
 }
 
-pid_t clone_into_cgroup(int cgroup_fd, int* pidfd) {
-  struct clone_args args = {};
-  args.flags = CLONE_PIDFD;
-  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  args.exit_signal = SIGCHLD;
-  if (cgroup_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
-  }
-  // No stack: clone3 behaves like fork(), the child continuing on a copy of ours.
-  return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
-}
-
 // --- the child -------------------------------------------------------------
 
 struct ExecChild {
@@ -149,11 +124,11 @@ Result<std::string> prepare_child(ExecChild& child) {
     // Opened after joining the mount namespace: the pty is the container's
     // own devpts instance, as init's is.
     auto master = TRY_VALUE(linux::setup_process_terminal(process.console_size));
-    TRY(child.sync->send(SyncMessageType::kPtyMaster, {}, 0, master.get()));
+    TRY(child.sync->send(SyncMessageType::kPtyMaster, {}, master.get()));
   }
   auto executable = TRY_VALUE(linux::find_executable(process.args[0], process.env));
   TRY(set_up_process(process, child.seccomp, [&child](int listener) {
-    return child.sync->send(SyncMessageType::kSeccompListener, {}, 0, listener);
+    return child.sync->send(SyncMessageType::kSeccompListener, {}, listener);
   }));
   return executable;
 }
@@ -195,26 +170,24 @@ Result<ChildReport> drive_child(SyncSocket& sync, const spec::Spec& spec, const 
   ChildReport report;
   bool ready = false;
   for (;;) {
-    auto message = sync.receive();
-    if (!message) {
-      if (message.error().errno_value() != EPIPE) return message.error();
-      report.execed = ready;
-      return report;
-    }
-    switch (message->type) {
+    auto message = TRY_VALUE(sync.receive());
+    switch (message.type) {
+      case SyncMessageType::kEndOfStream:
+        report.execed = ready;
+        return report;
       case SyncMessageType::kError:
-        return Error(message->payload, message->errno_value);
+        return message.error();
       case SyncMessageType::kPtyMaster:
         if (!options.console_socket.empty())
-          TRY(linux::send_to_console_socket(options.console_socket, message->fd.get()));
+          TRY(linux::send_to_console_socket(options.console_socket, message.fd.get()));
         else
-          report.pty_master = std::move(message->fd);
+          report.pty_master = std::move(message.fd);
         break;
       case SyncMessageType::kSeccompListener: {
         ContainerState state = stored.state;
         state.status = ContainerStatus::Running;
         const std::string& path = spec.linux->seccomp->listener_path;
-        TRY_CTX(linux::send_seccomp_listener(path, message->fd.get(), state.to_json().dump()),
+        TRY_CTX(linux::send_seccomp_listener(path, message.fd.get(), state.to_json().dump()),
                 "linux.seccomp.listenerPath {}", path);
         break;
       }
@@ -223,7 +196,7 @@ Result<ChildReport> drive_child(SyncSocket& sync, const spec::Spec& spec, const 
         break;
       default:
         return make_error("sync protocol: unexpected message {}",
-                          static_cast<uint32_t>(message->type));
+                          static_cast<uint32_t>(message.type));
     }
   }
 }
@@ -237,19 +210,25 @@ void warn_unsupported(const spec::Process& process) {
                  process.selinux_label);
 }
 
-}  // namespace
-
-Result<int> exec_in_container(const std::string& state_root, const ExecOptions& options) {
-  TRY(check_options(options));
-  // Held until the process has exec'ed, so that no delete can pull the
-  // container from under the set-up; not while it runs.
+// The container as exec finds it. The directory stays locked until the
+// process has exec'ed, so that no delete can pull the container from under
+// the set-up; not while it runs.
+struct ExecTarget {
   std::optional<ContainerDirectory> dir;
-  dir.emplace(TRY_VALUE(ContainerDirectory::open(state_root, options.id)));
-  StoredState stored = TRY_VALUE(dir->load());
+  StoredState stored;
+  spec::Spec spec;  // the bundle's config.json, as `create` read it
+};
+
+Result<ExecTarget> load_running_container(const std::string& state_root,
+                                          const ExecOptions& options) {
+  TRY(check_options(options));
+  ExecTarget target;
+  target.dir.emplace(TRY_VALUE(ContainerDirectory::open(state_root, options.id)));
+  target.stored = TRY_VALUE(target.dir->load());
   // runc 1.1 refuses only stopped and paused containers: a created one,
   // whose init still waits for `start`, has its namespaces and cgroup, and
   // takes an exec as a running one does.
-  switch (current_status(stored, *dir)) {
+  switch (current_status(target.stored, *target.dir)) {
     case ContainerStatus::Stopped:
       return Error(fmt::format("cannot exec in a stopped container \"{}\"", options.id), ESRCH);
     case ContainerStatus::Paused:
@@ -258,11 +237,15 @@ Result<int> exec_in_container(const std::string& state_root, const ExecOptions& 
     default:
       break;
   }
-
   // The container-level settings (namespaces, seccomp) come from the
-  // bundle's config.json, as `create` read them.
-  spec::Spec spec = TRY_VALUE(spec::load_spec(stored.state.bundle));
-  if (!spec.linux) return make_error("{}/config.json: linux: required", stored.state.bundle);
+  // bundle's config.json.
+  const std::string& bundle = target.stored.state.bundle;
+  target.spec = TRY_VALUE(spec::load_spec(bundle));
+  if (!target.spec.linux) return make_error("{}/config.json: linux: required", bundle);
+  return target;
+}
+
+spec::Process process_to_run(const ExecOptions& options, const spec::Spec& spec) {
   spec::Process process = with_container_defaults(options.process, spec);
   // A pty relayed to our terminal gets its size before the process runs
   // (copying it after the exec would race the process's first look).
@@ -271,97 +254,110 @@ Result<int> exec_in_container(const std::string& state_root, const ExecOptions& 
       !options.detach && ::ioctl(0, TIOCGWINSZ, &size) == 0 && size.ws_row > 0)
     process.console_size = spec::ConsoleSize{size.ws_row, size.ws_col};
   warn_unsupported(process);
-  // Our child sits in the container's pid namespace until its execve: a
-  // process there that may ptrace us must find a sealed copy of the binary.
+  return process;
+}
+
+// Our child sits in the container's pid namespace until its execve: a
+// process there that may ptrace us must find a sealed copy of the binary.
+Status reexec_if_process_may_ptrace(const spec::Spec& spec, const spec::Process& process) {
   spec::Spec as_exec = spec;
   as_exec.process = process;
   if ((linux::container_may_ptrace_runtime(spec) || linux::container_may_ptrace_runtime(as_exec)) &&
       !linux::running_from_sealed_copy())
     return linux::reexec_from_sealed_copy();
+  return ok();
+}
 
+// What the new process joins: init's namespaces, cgroup and seccomp filter.
+struct JoinedContainer {
+  linux::NamespacePlan namespaces;
+  std::optional<linux::SeccompFilter> seccomp;
+  UniqueFd cgroup_fd;  // invalid without cgroup v2
+};
+
+Result<JoinedContainer> open_container(const ExecTarget& target, const std::string& id) {
+  const StoredState& stored = target.stored;
   UniqueFd init_pidfd = TRY_VALUE(open_init_pidfd(stored));
   std::vector<NamespaceType> types;
-  for (const spec::Namespace& ns : spec.linux->namespaces) types.push_back(ns.type);
+  for (const spec::Namespace& ns : target.spec.linux->namespaces) types.push_back(ns.type);
   auto plan = linux::plan_joining_process(stored.state.pid, types);
   // The fds were opened by pid: they are init's if init is still alive now.
-  if (has_exited(init_pidfd.get())) return not_running(options.id);
+  if (TRY_VALUE(linux::wait_for_exit(init_pidfd.get(), 0))) return not_running(id);
   if (!plan) return plan.error().add_context("open the container's namespaces");
-
-  std::optional<linux::SeccompFilter> seccomp;
-  if (spec.linux->seccomp)
-    seccomp.emplace(TRY_VALUE(linux::SeccompFilter::compile(*spec.linux->seccomp)));
-  UniqueFd cgroup_fd;
+  JoinedContainer joined;
+  joined.namespaces = std::move(plan.value());
+  if (target.spec.linux->seccomp)
+    joined.seccomp.emplace(TRY_VALUE(linux::SeccompFilter::compile(*target.spec.linux->seccomp)));
   if (!stored.cgroup_dir.empty())
-    cgroup_fd = TRY_VALUE(open_file(stored.cgroup_dir, O_RDONLY | O_DIRECTORY));
+    joined.cgroup_fd = TRY_VALUE(open_file(stored.cgroup_dir, O_RDONLY | O_DIRECTORY));
+  return joined;
+}
+
+// clone3 the child into the container's cgroup (CLONE_INTO_CGROUP: it is
+// there before it runs any code); it runs run_exec_child and never comes
+// back here.
+Result<linux::ChildProcess> clone_exec_child(ExecChild& child, JoinedContainer& joined,
+                                             ExecTarget& target, SyncSocket& parent_sync,
+                                             const std::string& id) {
+  auto switched =
+      TRY_VALUE(linux::ParentNamespaceSwitch::enter(joined.namespaces, *target.spec.linux));
+  auto in_child = [&] {
+    target.dir->close_inherited_lock();
+    parent_sync.close();
+    run_exec_child(child);
+  };
+  auto cloned = linux::clone_child({0, joined.cgroup_fd.get()}, in_child);
+  if (!cloned && cloned.error().errno_value() == EBUSY && joined.cgroup_fd) {
+    // cgroup v2's "no internal processes" rule: the container's cgroup has
+    // children with controllers enabled. Join init where it is now, as
+    // runc 1.1 falls back to.
+    std::string fallback = TRY_VALUE(current_cgroup_dir(target.stored.state.pid));
+    joined.cgroup_fd = TRY_VALUE(open_file(fallback, O_RDONLY | O_DIRECTORY));
+    cloned = linux::clone_child({0, joined.cgroup_fd.get()}, in_child);
+  }
+  if (!cloned)
+    return cloned.error().add_context(fmt::format("start the process in container \"{}\"", id));
+  TRY(switched.restore());
+  return cloned;
+}
+
+}  // namespace
+
+Result<int> exec_in_container(const std::string& state_root, const ExecOptions& options) {
+  ExecTarget target = TRY_VALUE(load_running_container(state_root, options));
+  spec::Process process = process_to_run(options, target.spec);
+  TRY(reexec_if_process_may_ptrace(target.spec, process));
+  JoinedContainer joined = TRY_VALUE(open_container(target, options.id));
 
   auto [parent_sync, child_sync] = TRY_VALUE(SyncSocket::make_pair());
-  int raw_pidfd = -1;
-  pid_t pid = -1;
-  // Armed before clone3 returns: no error path may leave the child behind.
-  // (By pid: an unreaped child's pid cannot be reused.)
-  Defer kill_child([&] {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  });
-  {
-    auto switched = TRY_VALUE(linux::ParentNamespaceSwitch::enter(plan.value(), *spec.linux));
-    // CLONE_INTO_CGROUP: the process is in the container's cgroup before it
-    // runs any code.
-    pid = clone_into_cgroup(cgroup_fd.get(), &raw_pidfd);
-    if (pid < 0 && errno == EBUSY && cgroup_fd) {
-      // cgroup v2's "no internal processes" rule: the container's cgroup has
-      // children with controllers enabled. Join init where it is now, as
-      // runc 1.1 falls back to.
-      std::string fallback = TRY_VALUE(current_cgroup_dir(stored.state.pid));
-      cgroup_fd = TRY_VALUE(open_file(fallback, O_RDONLY | O_DIRECTORY));
-      pid = clone_into_cgroup(cgroup_fd.get(), &raw_pidfd);
-    }
-    if (pid == 0) {
-      dir->close_inherited_lock();
-      parent_sync.close();
-      ExecChild child;
-      child.id = options.id;
-      child.process = &process;
-      child.namespaces = &plan.value();
-      child.seccomp = seccomp ? &*seccomp : nullptr;
-      child.sync = &child_sync;
-      child.preserve_fds = options.preserve_fds;
-      run_exec_child(child);
-    }
-    if (pid < 0) return sys_error("clone3 the process into container \"{}\"", options.id);
-    TRY(switched.restore());
-  }
-  UniqueFd pidfd(raw_pidfd);
+  ExecChild child;
+  child.id = options.id;
+  child.process = &process;
+  child.namespaces = &joined.namespaces;
+  child.seccomp = joined.seccomp ? &*joined.seccomp : nullptr;
+  child.sync = &child_sync;
+  child.preserve_fds = options.preserve_fds;
+  auto process_child = TRY_VALUE(clone_exec_child(child, joined, target, parent_sync, options.id));
   child_sync.close();
 
-  auto report = TRY_VALUE(drive_child(parent_sync, spec, stored, options));
+  auto report = TRY_VALUE(drive_child(parent_sync, target.spec, target.stored, options));
   if (!report.execed) {
-    int wait_status = 0;
-    ::waitpid(pid, &wait_status, 0);
-    pid = -1;
+    int wait_status = TRY_VALUE(process_child.wait());
     return make_error("the process {} before its exec", linux::describe_wait_status(wait_status));
   }
-  dir.reset();
-  log::debug("exec'ed {} in container {} as pid {}", process.args[0], options.id, pid);
+  target.dir.reset();
+  log::debug("exec'ed {} in container {} as pid {}", process.args[0], options.id,
+             process_child.pid());
   if (!options.pid_file.empty())
-    TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid)), "write pid file");
+    TRY_CTX(write_file_atomic(options.pid_file, std::to_string(process_child.pid())),
+            "write pid file");
   if (options.detach) {
     // Not waited for: once we exit, the process is re-parented, as runc's.
-    kill_child.release();
+    process_child.release();
     return 0;
   }
-
-  if (report.pty_master) {
-    linux::copy_window_size(0, report.pty_master.get());
-    TRY(linux::relay_terminal(report.pty_master.get(), pidfd.get(), pid));
-  } else {
-    TRY(linux::wait_forwarding_signals(pidfd.get(), pid));
-  }
-  int wait_status = 0;
-  if (::waitpid(pid, &wait_status, 0) < 0) return sys_error("wait for the exec'ed process");
-  kill_child.release();
-  return linux::exit_status(wait_status);
+  if (report.pty_master) linux::copy_window_size(0, report.pty_master.get());
+  return linux::supervise(process_child, {.pty_master = report.pty_master.get()});
 }
 
 }  // namespace berth::container

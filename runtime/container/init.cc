@@ -53,12 +53,12 @@ Result<std::string> prepare(InitContext& context, std::string& hook_state) {
   TRY(build_filesystem(context, hook_state));
   if (spec.process->terminal) {
     auto master = TRY_VALUE(linux::setup_container_terminal(spec.process->console_size));
-    TRY(context.sync->send(SyncMessageType::kPtyMaster, {}, 0, master.get()));
+    TRY(context.sync->send(SyncMessageType::kPtyMaster, {}, master.get()));
   }
   auto executable = TRY_VALUE(linux::find_executable(spec.process->args[0], spec.process->env));
   linux::SeccompFilter* seccomp = context.seccomp->has_value() ? &**context.seccomp : nullptr;
   TRY(set_up_process(*spec.process, seccomp, [&context](int listener) {
-    return context.sync->send(SyncMessageType::kSeccompListener, {}, 0, listener);
+    return context.sync->send(SyncMessageType::kSeccompListener, {}, listener);
   }));
   return executable;
 }
@@ -67,6 +67,31 @@ Result<std::string> prepare(InitContext& context, std::string& hook_state) {
   std::string line = "berth-runtime init: " + error.message() + "\n";
   (void)!::write(2, line.data(), line.size());
   _exit(1);
+}
+
+// Block until `start` opens the fifo for reading. The O_PATH fd was
+// opened on the host before pivot_root; reopening it through /proc/self/fd
+// works from inside the new root.
+void wait_for_start(InitContext& context) {
+  std::string fifo = fmt::format("/proc/self/fd/{}", context.exec_fifo);
+  int start_fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  if (start_fd < 0) die(sys_error("open exec fifo {}", fifo));
+  if (::write(start_fd, "0", 1) != 1) die(sys_error("write exec fifo"));
+  // start_fd stays open, close-on-exec: `start` waits for its end-of-file,
+  // so it returns (and runs the poststart hooks) only once the user's
+  // process is exec'ed, after the startContainer hooks, as the runtime
+  // spec orders them.
+  ::close(context.exec_fifo);
+}
+
+void run_start_container_hooks(const spec::Spec& spec, const std::string& hook_state) {
+  if (spec.hooks.start_container.empty()) return;
+  // The state the parent sent for the create hooks, now "created".
+  nlohmann::json state = nlohmann::json::parse(hook_state, nullptr, false);
+  if (state.is_object()) state["status"] = to_string(ContainerStatus::Created);
+  if (auto status = linux::run_hooks("startContainer", spec.hooks.start_container, state.dump());
+      !status)
+    die(status.error());
 }
 
 }  // namespace
@@ -92,33 +117,13 @@ void run_container_init(InitContext& context) {
   if (!context.sync->send(SyncMessageType::kReady)) _exit(1);
   context.sync->close();
 
-  // Block until `start` opens the fifo for reading. The O_PATH fd was
-  // opened on the host before pivot_root; reopening it through
-  // /proc/self/fd works from inside the new root.
-  std::string fifo = fmt::format("/proc/self/fd/{}", context.exec_fifo);
-  int start_fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
-  if (start_fd < 0) die(sys_error("open exec fifo {}", fifo));
-  if (::write(start_fd, "0", 1) != 1) die(sys_error("write exec fifo"));
-  // start_fd stays open, close-on-exec: `start` waits for its end-of-file,
-  // so it returns (and runs the poststart hooks) only once the user's
-  // process is exec'ed, after the startContainer hooks, as the runtime
-  // spec orders them.
-  ::close(context.exec_fifo);
-
-  const spec::Spec& spec = *context.spec;
-  if (!spec.hooks.start_container.empty()) {
-    // The state the parent sent for the create hooks, now "created".
-    nlohmann::json state = nlohmann::json::parse(hook_state, nullptr, false);
-    if (state.is_object()) state["status"] = to_string(ContainerStatus::Created);
-    if (auto status = linux::run_hooks("startContainer", spec.hooks.start_container, state.dump());
-        !status)
-      die(status.error());
-  }
+  wait_for_start(context);
+  run_start_container_hooks(*context.spec, hook_state);
   // Nothing of the runtime's may leak into the container's process: every
   // fd above stdio and the --preserve-fds ones is closed on exec.
   linux::close_runtime_fds_on_exec(context.preserve_fds);
   linux::reset_signals();
-  Error error = linux::exec_process(executable.value(), *spec.process);
+  Error error = linux::exec_process(executable.value(), *context.spec->process);
   std::string line = "berth-runtime init: " + error.message() + "\n";
   (void)!::write(2, line.data(), line.size());
   _exit(127);

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,9 +18,8 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "linux/cgroup.h"
-#include "linux/forwarded_signals.h"
+#include "linux/child_process.h"
 #include "linux/hooks.h"
-#include "linux/process.h"
 #include "linux/terminal.h"
 
 namespace berth::container {
@@ -46,17 +44,6 @@ std::string state_json(StoredState stored, ContainerStatus status) {
   stored.state.status = status;
   if (status == ContainerStatus::Stopped) stored.state.pid = 0;
   return stored.state.to_json().dump();
-}
-
-Status wait_for_exit(int pidfd, int timeout_ms) {
-  struct pollfd pfd = {pidfd, POLLIN, 0};
-  int ready;
-  do {
-    ready = ::poll(&pfd, 1, timeout_ms);
-  } while (ready < 0 && errno == EINTR);
-  if (ready < 0) return sys_error("poll pidfd");
-  if (ready == 0) return make_error("process did not exit within {} ms", timeout_ms);
-  return ok();
 }
 
 Status signal_container(const StoredState& stored, int signal, bool all) {
@@ -89,7 +76,12 @@ Status kill_and_wait(const StoredState& stored) {
   if (stored.cgroup_dir.empty() || !stored.own_pid_namespace || !pidfd)
     (void)signal_container(stored, SIGKILL, false);
   if (!stored.cgroup_dir.empty()) (void)signal_container(stored, SIGKILL, true);
-  if (pidfd) TRY_CTX(wait_for_exit(pidfd.value().get(), 10000), "kill container init");
+  if (!pidfd) return ok();
+  constexpr int kTimeoutMs = 10000;
+  auto exited = linux::wait_for_exit(pidfd.value().get(), kTimeoutMs);
+  if (!exited) return exited.error().add_context("kill container init");
+  if (!*exited)
+    return make_error("kill container init: process did not exit within {} ms", kTimeoutMs);
   return ok();
 }
 
@@ -236,17 +228,13 @@ Result<int> run_container(const std::string& state_root, const CreateOptions& op
   TRY(start_container(state_root, options.id));
   if (detach) {
     cleanup.release();
+    created.init.release();
     return 0;
   }
-  if (created.pty_master)
-    TRY(linux::relay_terminal(created.pty_master.get(), created.pidfd.get(), created.pid));
-  else
-    TRY(linux::wait_forwarding_signals(created.pidfd.get(), created.pid));
-  int wait_status = 0;
-  if (::waitpid(created.pid, &wait_status, 0) < 0) return sys_error("wait for the container");
+  int code = TRY_VALUE(linux::supervise(created.init, {.pty_master = created.pty_master.get()}));
   cleanup.release();
   TRY(delete_container(state_root, options.id, true));
-  return linux::exit_status(wait_status);
+  return code;
 }
 
 }  // namespace berth::container

@@ -17,9 +17,12 @@
 //                 <---------------------------- kReady
 //   write pid file and state.json, exit         block opening exec.fifo (until start)
 //
-// At any step the child may instead send kError (errno + the message of
-// the step that failed) and exit; the parent reports exactly that message.
-// If the child dies without a word, the parent sees end-of-file.
+// At any step the child may instead send kError (errno, the error's kind and
+// the message of the step that failed) and exit; the parent reports exactly
+// that error. If the child dies without a word (or, in exec, execs: the
+// socket is close-on-exec), the parent receives kEndOfStream: a value of its
+// own, never an errno, so that a real EPIPE from some other step cannot be
+// taken for the child's death.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +34,9 @@
 namespace berth::container {
 
 enum class SyncMessageType : uint32_t {
-  kMappingsDone = 1,
+  // Never sent: what receive() returns when the peer has closed its end.
+  kEndOfStream = 0,
+  kMappingsDone,
   kHooksRequest,
   kHooksDone,
   kPtyMaster,
@@ -43,8 +48,12 @@ enum class SyncMessageType : uint32_t {
 struct SyncMessage {
   SyncMessageType type{};
   int errno_value = 0;
+  ErrorKind kind = ErrorKind::kOther;  // with kError
   std::string payload;
   UniqueFd fd;  // only with kPtyMaster and kSeccompListener
+
+  // A kError message as the error the peer sent.
+  Error error() const { return Error(payload, errno_value, kind); }
 };
 
 class SyncSocket {
@@ -52,14 +61,14 @@ class SyncSocket {
   static Result<std::pair<SyncSocket, SyncSocket>> make_pair();
   explicit SyncSocket(UniqueFd fd) : fd_(std::move(fd)) {}
 
-  Status send(SyncMessageType type, const std::string& payload = {}, int errno_value = 0,
-              int fd_to_pass = -1);
-  Status send_error(const Error& error) {
-    return send(SyncMessageType::kError, error.message(), error.errno_value());
-  }
-  // Receive the next message; end-of-file is an error naming the peer's death.
+  Status send(SyncMessageType type, const std::string& payload = {}, int fd_to_pass = -1);
+  // kError with the error's errno, kind and message.
+  Status send_error(const Error& error);
+  // The next message, or kEndOfStream once the peer has closed its end; an
+  // error only when receiving itself fails.
   Result<SyncMessage> receive();
-  // Receive and insist on type; a kError from the peer becomes the result.
+  // Receive and insist on type; a kError from the peer becomes the result,
+  // and so does end-of-stream, as an error naming the peer's silence.
   Result<SyncMessage> expect(SyncMessageType type);
 
   void close() { fd_.reset(); }

@@ -11,17 +11,30 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
 
 namespace berth {
 
+// What failed, where a caller acts on it rather than only reporting it. Set
+// where the failure happens and kept through add_context and across the
+// sync socket, so no caller has to read it back out of the message.
+enum class ErrorKind : int32_t {
+  kOther = 0,
+  // The process's executable does not exist (Docker's exit status 127).
+  kExecNotFound,
+  // It exists but may not be executed: not a regular file, no execute
+  // permission, or its path cannot be resolved (Docker's 126).
+  kExecPermissionDenied,
+};
+
 class Error {
  public:
   Error() = default;
-  explicit Error(std::string message, int errno_value = 0)
-      : message_(std::move(message)), errno_(errno_value) {}
+  explicit Error(std::string message, int errno_value = 0, ErrorKind kind = ErrorKind::kOther)
+      : message_(std::move(message)), errno_(errno_value), kind_(kind) {}
 
   // "what: strerror(errno)" built from the current errno.
   static Error from_errno(std::string what) { return from_errno_value(std::move(what), errno); }
@@ -33,12 +46,19 @@ class Error {
     return *this;
   }
 
+  Error& set_kind(ErrorKind kind) {
+    kind_ = kind;
+    return *this;
+  }
+
   const std::string& message() const { return message_; }
   int errno_value() const { return errno_; }
+  ErrorKind kind() const { return kind_; }
 
  private:
   std::string message_;
   int errno_ = 0;
+  ErrorKind kind_ = ErrorKind::kOther;
 };
 
 // fmt-style constructors: sys_error("mount {} on {}", src, dst) reads errno.

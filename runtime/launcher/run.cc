@@ -1,15 +1,12 @@
 #include "launcher/run.h"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "container/container.h"
 #include "container/create.h"
@@ -19,7 +16,7 @@
 #include "core/files.h"
 #include "launcher/container_network.h"
 #include "launcher/container_spec.h"
-#include "linux/forwarded_signals.h"
+#include "linux/child_process.h"
 #include "linux/mounts.h"
 #include "linux/process.h"
 #include "linux/terminal.h"
@@ -51,14 +48,87 @@ Status prepare_volumes(const RunOptions& options, std::vector<json>& mounts) {
   return ok();
 }
 
+Result<image::Image> find_local_image(const image::Store& store, const std::string& reference) {
+  auto image = store.find_image(reference);
+  if (!image && image.error().errno_value() == ENOENT)
+    return make_error("Unable to find image '{}' locally (import it with berth import)", reference);
+  return image;
+}
+
+Result<ContainerRecord> new_record(const RunOptions& options, const image::Image& image,
+                                   const json& image_config) {
+  ContainerRecord record;
+  record.id = TRY_VALUE(new_container_id());
+  record.name = options.name.empty() ? record.id.substr(0, 12) : options.name;
+  TRY(validate_container_name(record.name));
+  record.image = options.image;
+  record.image_id = image.id;
+  record.command = TRY_VALUE(container_command(options, image_config));
+  record.created = rfc3339_now(true);
+  record.detached = options.detach;
+  record.remove_on_exit = options.remove;
+  record.tty = options.tty;
+  record.hostname = options.hostname.empty() ? record.id.substr(0, 12) : options.hostname;
+  TRY(prepare_volumes(options, record.mounts));
+  return record;
+}
+
+// <dir>/rootfs: the overlay of the image's layers, with <dir>/upper on top.
+Status mount_rootfs(const image::Store& store, const image::Image& image, const std::string& dir) {
+  for (const char* sub : {"/upper", "/work", "/rootfs"})
+    if (::mkdir((dir + sub).c_str(), 0755) < 0) return sys_error("mkdir {}{}", dir, sub);
+  image::OverlayLayers layers;
+  for (auto it = image.layers.rbegin(); it != image.layers.rend(); ++it)
+    layers.lower_top_first.push_back(store.layer_dir(*it));
+  layers.upper = dir + "/upper";
+  layers.work = dir + "/work";
+  TRY_CTX(image::mount_overlay(layers, dir + "/rootfs"), "mount the image's layers");
+  return ok();
+}
+
+// The user, HOME and working directory, resolved in the mounted rootfs.
+Status resolve_in_rootfs(const RunOptions& options, const json& image_config, SpecInputs& inputs) {
+  auto rootfs_fd = TRY_VALUE(open_file(inputs.rootfs, O_PATH | O_DIRECTORY));
+  inputs.user = TRY_VALUE(resolve_user(rootfs_fd.get(), container_user(options, image_config)));
+  // Docker sets HOME from the user's passwd entry unless the env has it.
+  if (std::none_of(inputs.env.begin(), inputs.env.end(),
+                   [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
+    inputs.env.push_back("HOME=" + inputs.user.home);
+  // Docker creates a missing working directory.
+  TRY_CTX(linux::make_path_in_rootfs(rootfs_fd.get(), inputs.cwd, false), "working directory {}",
+          inputs.cwd);
+  return ok();
+}
+
+// <dir>/config.json, the OCI spec the runtime library creates the container from.
+Status write_bundle_spec(const LauncherPaths& paths, const RunOptions& options,
+                         const json& image_config, const ContainerRecord& record,
+                         const NetworkPlan& network, const std::string& dir) {
+  SpecInputs inputs;
+  inputs.id = record.id;
+  inputs.hostname = record.hostname;
+  inputs.network_files = TRY_VALUE(write_network_files(dir, network.mode, inputs.hostname));
+  inputs.args = record.command;
+  inputs.env = TRY_VALUE(container_env(options, image_config, inputs.hostname));
+  inputs.cwd = container_workdir(options, image_config);
+  inputs.rootfs = dir + "/rootfs";
+  if (options.init) inputs.init_binary = paths.init_binary;
+  if (options.tty) inputs.console_size = caller_window_size();
+  TRY(resolve_in_rootfs(options, image_config, inputs));
+  auto spec = TRY_VALUE(make_container_spec(options, inputs));
+  return write_file_atomic(dir + "/config.json", spec.dump(2) + "\n", 0600);
+}
+
 unsigned long long own_start_time() { return linux::process_start_time(::getpid()); }
 
 // The monitor tells `berth run -d` how the start went: "0\n" for success,
-// or "<errno>\n<message>" for the error, then closes the pipe.
+// or "<errno> <kind>\n<message>" for the error (the kind, so that a command
+// that cannot be run still exits 127 or 126), then closes the pipe.
 void report_start(int fd, const Status& status) {
-  std::string message =
-      status ? "0\n"
-             : fmt::format("{}\n{}", status.error().errno_value(), status.error().message());
+  const Error& error = status.error();
+  std::string message = status ? "0\n"
+                               : fmt::format("{} {}\n{}", error.errno_value(),
+                                             static_cast<int>(error.kind()), error.message());
   (void)write_all(fd, message.data(), message.size());
 }
 
@@ -66,17 +136,12 @@ Status read_start_report(int fd) {
   auto text = TRY_VALUE(read_fd(fd));
   if (text.empty())
     return make_error("the container's monitor exited before the container started");
-  size_t newline = text.find('\n');
-  int errno_value = std::atoi(text.substr(0, newline).c_str());
   if (text == "0\n") return ok();
-  return Error(newline == std::string::npos ? text : text.substr(newline + 1), errno_value);
-}
-
-Status wait_for_pidfd(int pidfd) {
-  struct pollfd pfd = {pidfd, POLLIN, 0};
-  while (::poll(&pfd, 1, -1) < 0)
-    if (errno != EINTR) return sys_error("wait for the container");
-  return ok();
+  int errno_value = 0, kind = 0;
+  std::sscanf(text.c_str(), "%d %d", &errno_value, &kind);
+  size_t newline = text.find('\n');
+  return Error(newline == std::string::npos ? text : text.substr(newline + 1), errno_value,
+               static_cast<ErrorKind>(kind));
 }
 
 // Creates the container, connects its network and starts it. On failure
@@ -94,7 +159,8 @@ Result<container::CreatedContainer> create_and_start(const ContainerRecords& rec
     (void)container::delete_container(records.state_root(), record.id, true);
     (void)disconnect_network(record);
   });
-  TRY(connect_network(network, records.dir(record.id), created.pid, record.hostname, record));
+  TRY(connect_network(network, records.dir(record.id), created.init.pid(), record.hostname,
+                      record));
   TRY(records.save(record));
   // The caller's terminal size, before the process can ask for it.
   if (created.pty_master && keep_terminal && ::isatty(0))
@@ -102,6 +168,17 @@ Result<container::CreatedContainer> create_and_start(const ContainerRecords& rec
   TRY(container::start_container(records.state_root(), record.id));
   undo.release();
   return created;
+}
+
+// The monitor's wait: it relays a terminal to the log, and otherwise only
+// waits (no one signals the monitor). A relay that fails still waits for
+// the container rather than killing it. No exit code if it cannot be reaped.
+std::optional<int> supervise_in_monitor(container::CreatedContainer& created) {
+  auto code = linux::supervise(created.init,
+                               {.pty_master = created.pty_master.get(), .forward_signals = false});
+  if (!code && created.init) code = linux::supervise(created.init, {.forward_signals = false});
+  if (!code) return std::nullopt;
+  return *code;
 }
 
 // The detached monitor, in its own session: the container's output goes to
@@ -133,13 +210,7 @@ Result<container::CreatedContainer> create_and_start(const ContainerRecords& rec
   report_start(report_fd, started);
   ::close(report_fd);
   if (!started) _exit(1);  // `berth run -d` finishes and removes the container
-  if (created->pty_master)
-    (void)linux::relay_terminal(created->pty_master.get(), created->pidfd.get(), created->pid);
-  else
-    (void)wait_for_pidfd(created->pidfd.get());
-  int status = 0;
-  std::optional<int> exit_code;
-  if (::waitpid(created->pid, &status, 0) == created->pid) exit_code = linux::exit_status(status);
+  std::optional<int> exit_code = supervise_in_monitor(*created);
   if (auto finished = finish_container(records, record.id, exit_code, false); !finished)
     fmt::print(stderr, "berth monitor: {}\n", finished.error().message());
   _exit(0);
@@ -170,13 +241,7 @@ Result<int> run_foreground(const ContainerRecords& records, ContainerRecord reco
   record.started = rfc3339_now(true);
   TRY(records.save(record));
   auto created = TRY_VALUE(create_and_start(records, record, network, true));
-  if (created.pty_master)
-    TRY(linux::relay_terminal(created.pty_master.get(), created.pidfd.get(), created.pid));
-  else
-    TRY(linux::wait_forwarding_signals(created.pidfd.get(), created.pid));
-  int wait_status = 0;
-  if (::waitpid(created.pid, &wait_status, 0) < 0) return sys_error("wait for the container");
-  int code = linux::exit_status(wait_status);
+  int code = TRY_VALUE(linux::supervise(created.init, {.pty_master = created.pty_master.get()}));
   TRY(finish_container(records, record.id, code, false));
   return code;
 }
@@ -190,12 +255,14 @@ Status empty_stdin() {
 }
 
 int exit_status_for_error(const Error& error) {
-  // The runtime reports a command it cannot run as `exec: "NAME": ...`.
-  if (error.message().find("exec: \"") != std::string::npos) {
-    if (error.errno_value() == ENOENT) return 127;
-    return 126;
+  switch (error.kind()) {
+    case ErrorKind::kExecNotFound:
+      return 127;
+    case ErrorKind::kExecPermissionDenied:
+      return 126;
+    default:
+      return 125;
   }
-  return 125;
 }
 
 Status finish_container(const ContainerRecords& records, const std::string& id,
@@ -222,82 +289,26 @@ Status finish_container(const ContainerRecords& records, const std::string& id,
 
 Result<int> run_container(const LauncherPaths& paths, const RunOptions& options) {
   auto store = TRY_VALUE(image::Store::open(paths.store_root));
-  auto image = store.find_image(options.image);
-  if (!image) {
-    if (image.error().errno_value() == ENOENT)
-      return make_error("Unable to find image '{}' locally (import it with berth import)",
-                        options.image);
-    return image.error();
-  }
+  image::Image image = TRY_VALUE(find_local_image(store, options.image));
   auto records = TRY_VALUE(ContainerRecords::open(paths.store_root));
-  const json image_config = image->config.value("config", json::object());
-
-  ContainerRecord record;
-  record.id = TRY_VALUE(new_container_id());
-  record.name = options.name.empty() ? record.id.substr(0, 12) : options.name;
-  TRY(validate_container_name(record.name));
-  record.image = options.image;
-  record.image_id = image->id;
-  record.command = TRY_VALUE(container_command(options, image_config));
-  record.created = rfc3339_now(true);
-  record.detached = options.detach;
-  record.remove_on_exit = options.remove;
-  record.tty = options.tty;
-  record.hostname = options.hostname.empty() ? record.id.substr(0, 12) : options.hostname;
-  TRY(prepare_volumes(options, record.mounts));
+  const json image_config = image.config.value("config", json::object());
+  ContainerRecord record = TRY_VALUE(new_record(options, image, image_config));
   // Published host ports are bound first: a taken one fails the run before
   // anything is made.
   auto network = TRY_VALUE(plan_network(options, image_config));
   record.network = network.mode;
   TRY(records.create(record));
-  // Until the container runs, a failure removes everything made for it.
+  // Until the container runs, a failure removes everything made for it. The
+  // monitor finishes a container that ran; one that never ran is removed
+  // here (Docker would keep it as "Created": nothing of a failed run stays
+  // behind with berth).
   Defer undo([&] { (void)finish_container(records, record.id, std::nullopt, true); });
-
   std::string dir = records.dir(record.id);
-  for (const char* sub : {"/upper", "/work", "/rootfs"})
-    if (::mkdir((dir + sub).c_str(), 0755) < 0) return sys_error("mkdir {}{}", dir, sub);
-  image::OverlayLayers layers;
-  for (auto it = image->layers.rbegin(); it != image->layers.rend(); ++it)
-    layers.lower_top_first.push_back(store.layer_dir(*it));
-  layers.upper = dir + "/upper";
-  layers.work = dir + "/work";
-  TRY_CTX(image::mount_overlay(layers, dir + "/rootfs"), "mount the image's layers");
-
-  SpecInputs inputs;
-  inputs.id = record.id;
-  inputs.hostname = record.hostname;
-  inputs.network_files = TRY_VALUE(write_network_files(dir, network.mode, inputs.hostname));
-  inputs.args = record.command;
-  inputs.env = TRY_VALUE(container_env(options, image_config, inputs.hostname));
-  inputs.cwd = container_workdir(options, image_config);
-  inputs.rootfs = dir + "/rootfs";
-  if (options.init) inputs.init_binary = paths.init_binary;
-  if (options.tty) inputs.console_size = caller_window_size();
-  {
-    auto rootfs_fd = TRY_VALUE(open_file(inputs.rootfs, O_PATH | O_DIRECTORY));
-    inputs.user = TRY_VALUE(resolve_user(rootfs_fd.get(), container_user(options, image_config)));
-    // Docker sets HOME from the user's passwd entry unless the env has it.
-    if (std::none_of(inputs.env.begin(), inputs.env.end(),
-                     [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
-      inputs.env.push_back("HOME=" + inputs.user.home);
-    // Docker creates a missing working directory.
-    TRY_CTX(linux::make_path_in_rootfs(rootfs_fd.get(), inputs.cwd, false), "working directory {}",
-            inputs.cwd);
-  }
-  auto spec = TRY_VALUE(make_container_spec(options, inputs));
-  TRY(write_file_atomic(dir + "/config.json", spec.dump(2) + "\n", 0600));
-
-  undo.release();
-  if (options.detach) {
-    // The monitor finishes a container that ran; one that never ran is
-    // removed here (Docker would keep it as "Created": nothing of a failed
-    // run stays behind with berth).
-    auto result = run_detached(records, record, network);
-    if (!result) (void)finish_container(records, record.id, std::nullopt, true);
-    return result;
-  }
-  auto result = run_foreground(records, record, options, network);
-  if (!result) (void)finish_container(records, record.id, std::nullopt, true);
+  TRY(mount_rootfs(store, image, dir));
+  TRY(write_bundle_spec(paths, options, image_config, record, network, dir));
+  auto result = options.detach ? run_detached(records, record, network)
+                               : run_foreground(records, record, options, network);
+  if (result) undo.release();
   return result;
 }
 

@@ -41,9 +41,14 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     // As runc (Go's exec.LookPath): a file that cannot be executed fails
     // here, before start, with EACCES (Docker's exit status 126).
     struct stat st;
-    if (::stat(name.c_str(), &st) < 0) return sys_error("exec: \"{}\"", name);
+    if (::stat(name.c_str(), &st) < 0) {
+      Error error = sys_error("exec: \"{}\"", name);
+      return error.set_kind(error.errno_value() == ENOENT ? ErrorKind::kExecNotFound
+                                                          : ErrorKind::kExecPermissionDenied);
+    }
     if (!S_ISREG(st.st_mode) || ::access(name.c_str(), X_OK) < 0)
-      return Error(fmt::format("exec: \"{}\": permission denied", name), EACCES);
+      return Error(fmt::format("exec: \"{}\": permission denied", name), EACCES,
+                   ErrorKind::kExecPermissionDenied);
     return name;
   }
   std::string path_value = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -58,7 +63,8 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     if (is_executable_file(candidate)) return candidate;
     start = end + 1;
   }
-  return Error(fmt::format("exec: \"{}\": executable file not found in $PATH", name), ENOENT);
+  return Error(fmt::format("exec: \"{}\": executable file not found in $PATH", name), ENOENT,
+               ErrorKind::kExecNotFound);
 }
 
 int exit_status(int wait_status) {
@@ -101,7 +107,13 @@ Error exec_process(const std::string& path, const spec::Process& process) {
   for (const std::string& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   ::execve(path.c_str(), argv.data(), envp.data());
-  return sys_error("exec {}", path);
+  Error error = sys_error("exec {}", path);
+  // find_executable found the file; execve can still not find what it needs
+  // (a script's interpreter: ENOENT) or be refused it (EACCES). Other
+  // failures (ENOEXEC, E2BIG, ...) are not about finding or running it.
+  if (error.errno_value() == ENOENT) error.set_kind(ErrorKind::kExecNotFound);
+  if (error.errno_value() == EACCES) error.set_kind(ErrorKind::kExecPermissionDenied);
+  return error;
 }
 
 Status apply_kernel_settings(const spec::Spec& spec) {

@@ -17,7 +17,8 @@ Status switch_user(const spec::User& user);
 
 // args[0] as execve will run it: a name without "/" is looked up in the PATH
 // of the process's env (runc does the same, and reports a missing binary
-// at create time rather than after start).
+// at create time rather than after start). The error's kind says which of
+// Docker's exit statuses it is: kExecNotFound or kExecPermissionDenied.
 Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);
 
 // Reset signal dispositions and the mask the runtime may have inherited or
@@ -32,7 +33,8 @@ Status check_preserved_fds(int count);
 // preserved ones are not.
 void close_runtime_fds_on_exec(int preserved);
 
-// execve; only returns on failure.
+// execve; only returns on failure, with kind kExecNotFound (ENOENT: e.g. a
+// script's interpreter is missing) or kExecPermissionDenied (EACCES).
 Error exec_process(const std::string& path, const spec::Process& process);
 
 // A waitpid status as a shell's exit status: the code, or 128+N when killed
