@@ -16,7 +16,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 constexpr const char* kNicAddress = "198.51.100.1";
@@ -83,11 +83,7 @@ class NetworkTest : public LauncherTest {
   // as ports come and go).
   std::string Links() {
     std::string names;
-    for (const std::string& line :
-         split_lines(InNetns({"/usr/sbin/ip", "-o", "link", "show"}).out)) {
-      size_t start = line.find(": ") + 2, end = line.find(':', start);
-      names += line.substr(start, end - start) + "\n";
-    }
+    for (const std::string& name : link_names(netns_fd_)) names += name + "\n";
     return names;
   }
 
@@ -349,4 +345,4 @@ TEST_F(NetworkTest, ManyRunsLeaveTheTableAndLinksAsTheyWere) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest
