@@ -264,11 +264,11 @@ TEST_F(NetworkTest, ContainerCannotReachTheHostsLoopbackOnlyServices) {
   int pid = Inspect(id)["State"].value("Pid", 0);
   ASSERT_GT(pid, 0);
   std::string ns = "--net=/proc/" + std::to_string(pid) + "/ns/net";
-  for (const std::string& step : {"ip route del local 127.0.0.0/8 dev lo table local",
-                                  "ip route del local 127.0.0.1 dev lo table local",
-                                  "ip route add 127.0.0.0/8 via 10.87.0.1 dev eth0",
-                                  "echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet",
-                                  "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet"}) {
+  for (const char* step : {"ip route del local 127.0.0.0/8 dev lo table local",
+                           "ip route del local 127.0.0.1 dev lo table local",
+                           "ip route add 127.0.0.0/8 via 10.87.0.1 dev eth0",
+                           "echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet",
+                           "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet"}) {
     ProcessResult done = run_process({"/usr/bin/nsenter", ns, "/bin/sh", "-c", step});
     EXPECT_TRUE(done.succeeded()) << step << ": " << done;
   }
