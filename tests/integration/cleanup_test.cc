@@ -5,7 +5,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 using DeleteTest = ContainerTest;
@@ -234,4 +234,4 @@ TEST_F(DeleteTest, ConcurrentCommandsDuringDeleteEndConsistently) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

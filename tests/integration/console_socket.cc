@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace berth::itest {
+namespace berth::test::itest {
 
 std::string ConsoleSocket::listen(const std::string& path) {
   path_ = path;
@@ -60,19 +60,4 @@ UniqueFd ConsoleSocket::receive_master() {
   return UniqueFd(fds[0]);
 }
 
-std::string read_terminal_until(int master, const std::string& until,
-                                std::chrono::milliseconds timeout) {
-  std::string seen;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (seen.find(until) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd entry{master, POLLIN, 0};
-    if (::poll(&entry, 1, 100) <= 0) continue;
-    char buffer[1024];
-    ssize_t n = ::read(master, buffer, sizeof buffer);
-    if (n <= 0) break;
-    seen.append(buffer, static_cast<size_t>(n));
-  }
-  return seen;
-}
-
-}  // namespace berth::itest
+}  // namespace berth::test::itest

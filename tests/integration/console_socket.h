@@ -1,14 +1,14 @@
 // The receiving end of --console-socket, as containerd's shim has it: a
 // listening unix socket to which the runtime sends the pty master (one fd,
-// SCM_RIGHTS). Used by the terminal and exec suites.
+// SCM_RIGHTS). Used by the terminal and exec suites, which read the master
+// with tests/support's read_terminal_until.
 #pragma once
 
-#include <chrono>
 #include <string>
 
 #include "core/unique_fd.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 
 class ConsoleSocket {
  public:
@@ -26,9 +26,4 @@ class ConsoleSocket {
   UniqueFd listener_;
 };
 
-// What the terminal on master shows until `until` appears, the slave side
-// is gone (EIO), or the timeout passes.
-std::string read_terminal_until(int master, const std::string& until,
-                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
-
-}  // namespace berth::itest
+}  // namespace berth::test::itest

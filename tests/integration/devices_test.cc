@@ -8,7 +8,7 @@
 // at that path, so tests that deny a standard device list it there.
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 class DevicesTest : public ContainerTest {
@@ -34,6 +34,18 @@ class DevicesTest : public ContainerTest {
         "else echo \"$1 $2 ${msg##*: }\"; fi; }; " +
         script);
   }
+
+  // The probe script run in a new container, which must succeed printing
+  // `expected`.
+  ProcessResult ExpectProbes(const std::string& script, const std::string& expected) {
+    SetProbeScript(script);
+    ProcessResult result = RunContainer(NewId());
+    if (!result.succeeded())
+      ADD_FAILURE() << result;
+    else
+      EXPECT_EQ(result.out, expected) << result;
+    return result;
+  }
 };
 
 json Rule(bool allow, const std::string& access, const std::string& type = "", int major = -1,
@@ -46,40 +58,28 @@ json Rule(bool allow, const std::string& access, const std::string& type = "", i
 }
 
 TEST_F(DevicesTest, TheStandardDevicesCanBeOpened) {
-  SetProbeScript(
-      "for d in null zero full random urandom; do probe /dev/$d '<>'; done; probe /dev/tty '<'");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
   // /dev/tty is allowed; there is just no controlling terminal behind it.
-  EXPECT_EQ(result.out,
-            "/dev/null <> ok\n/dev/zero <> ok\n/dev/full <> ok\n/dev/random <> ok\n"
-            "/dev/urandom <> ok\n/dev/tty < No such device or address\n")
-      << result;
+  ExpectProbes(
+      "for d in null zero full random urandom; do probe /dev/$d '<>'; done; probe /dev/tty '<'",
+      "/dev/null <> ok\n/dev/zero <> ok\n/dev/full <> ok\n/dev/random <> ok\n"
+      "/dev/urandom <> ok\n/dev/tty < No such device or address\n");
 }
 
 TEST_F(DevicesTest, ADeniedDeviceCannotBeOpenedThoughItsNodeExists) {
   AddDevice("/dev/zero", 1, 5);
   SetDeviceRules({Rule(false, "rwm"), Rule(false, "rwm", "c", 1, 5)});
-  SetProbeScript("stat -c '%n %F %t:%T' /dev/zero; probe /dev/zero '<'; probe /dev/null '<>'");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(result.out,
-            "/dev/zero character special file 1:5\n"
-            "/dev/zero < Operation not permitted\n"
-            "/dev/null <> ok\n")
-      << result;
+  ExpectProbes("stat -c '%n %F %t:%T' /dev/zero; probe /dev/zero '<'; probe /dev/null '<>'",
+               "/dev/zero character special file 1:5\n"
+               "/dev/zero < Operation not permitted\n"
+               "/dev/null <> ok\n");
 }
 
 TEST_F(DevicesTest, AnAllowedDeviceCanBeOpenedForWhatTheRuleAllows) {
   AddDevice("/dev/zero", 1, 5);
   SetDeviceRules({Rule(false, "rwm"), Rule(true, "r", "c", 1, 5)});
-  SetProbeScript("probe /dev/zero '<'; probe /dev/zero '>'; probe /dev/zero '<>'");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(result.out,
-            "/dev/zero < ok\n/dev/zero > Operation not permitted\n"
-            "/dev/zero <> Operation not permitted\n")
-      << result;
+  ExpectProbes("probe /dev/zero '<'; probe /dev/zero '>'; probe /dev/zero '<>'",
+               "/dev/zero < ok\n/dev/zero > Operation not permitted\n"
+               "/dev/zero <> Operation not permitted\n");
 }
 
 TEST_F(DevicesTest, DenyAllWithNullAllowedOpensOnlyNull) {
@@ -88,17 +88,13 @@ TEST_F(DevicesTest, DenyAllWithNullAllowedOpensOnlyNull) {
       {"/dev/random", {1, 8}}, {"/dev/urandom", {1, 9}}, {"/dev/tty", {5, 0}}};
   for (const auto& [path, number] : standard) AddDevice(path, number.first, number.second);
   SetDeviceRules({Rule(false, "rwm", "a"), Rule(true, "rw", "c", 1, 3)});
-  SetProbeScript("for d in null zero full random urandom tty; do probe /dev/$d '<'; done");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(result.out,
-            "/dev/null < ok\n"
-            "/dev/zero < Operation not permitted\n"
-            "/dev/full < Operation not permitted\n"
-            "/dev/random < Operation not permitted\n"
-            "/dev/urandom < Operation not permitted\n"
-            "/dev/tty < Operation not permitted\n")
-      << result;
+  ExpectProbes("for d in null zero full random urandom tty; do probe /dev/$d '<'; done",
+               "/dev/null < ok\n"
+               "/dev/zero < Operation not permitted\n"
+               "/dev/full < Operation not permitted\n"
+               "/dev/random < Operation not permitted\n"
+               "/dev/urandom < Operation not permitted\n"
+               "/dev/tty < Operation not permitted\n");
 }
 
 // runc's defaults always allow mknod of any device ("c *:* m", "b *:* m"):
@@ -107,22 +103,18 @@ TEST_F(DevicesTest, DenyAllWithNullAllowedOpensOnlyNull) {
 TEST_F(DevicesTest, ANodeMadeWithCapMknodCannotBeOpened) {
   AddCapability("CAP_MKNOD");
   AddDevice("/dev/zero", 1, 5);
-  SetProbeScript("mknod /dev/myzero c 1 5 && echo made; probe /dev/myzero '<'");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(result.out, "made\n/dev/myzero < Operation not permitted\n") << result;
+  ExpectProbes("mknod /dev/myzero c 1 5 && echo made; probe /dev/myzero '<'",
+               "made\n/dev/myzero < Operation not permitted\n");
 }
 
 TEST_F(DevicesTest, MknodIsRefusedForADeviceWhoseRuleDeniesIt) {
   AddCapability("CAP_MKNOD");
   AddDevice("/dev/zero", 1, 5);
   SetDeviceRules({Rule(true, "rwm"), Rule(false, "m", "c", 1, 5)});
-  SetProbeScript(
+  ProcessResult result = ExpectProbes(
       "mknod /dev/myzero c 1 5 || echo refused; mknod /dev/mynull c 1 3 && echo made; "
-      "probe /dev/zero '<>'");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(result.out, "refused\nmade\n/dev/zero <> ok\n") << result;
+      "probe /dev/zero '<>'",
+      "refused\nmade\n/dev/zero <> ok\n");
   EXPECT_NE(result.err.find("Operation not permitted"), std::string::npos) << result;
 }
 
@@ -131,13 +123,9 @@ TEST_F(DevicesTest, MknodIsRefusedForADeviceWhoseRuleDeniesIt) {
 TEST_F(DevicesTest, ADenyRuleRefusesAnOpenThatAsksForMoreThanIt) {
   AddDevice("/dev/zero", 1, 5);
   SetDeviceRules({Rule(true, "rwm"), Rule(false, "w", "c", 1, 5)});
-  SetProbeScript("probe /dev/zero '<'; probe /dev/zero '>'; probe /dev/zero '<>'");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(result.out,
-            "/dev/zero < ok\n/dev/zero > Operation not permitted\n"
-            "/dev/zero <> Operation not permitted\n")
-      << result;
+  ExpectProbes("probe /dev/zero '<'; probe /dev/zero '>'; probe /dev/zero '<>'",
+               "/dev/zero < ok\n/dev/zero > Operation not permitted\n"
+               "/dev/zero <> Operation not permitted\n");
 }
 
 // No linux.resources at all is not "no restrictions": runc's defaults are an
@@ -145,10 +133,8 @@ TEST_F(DevicesTest, ADenyRuleRefusesAnOpenThatAsksForMoreThanIt) {
 TEST_F(DevicesTest, WithoutDeviceRulesOnlyTheDefaultsAreAllowed) {
   spec["linux"].erase("resources");
   AddDevice("/dev/zero", 1, 5);
-  SetProbeScript("probe /dev/zero '<'; probe /dev/null '<'");
-  ProcessResult result = RunContainer(NewId());
-  ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(result.out, "/dev/zero < Operation not permitted\n/dev/null < ok\n") << result;
+  ExpectProbes("probe /dev/zero '<'; probe /dev/null '<'",
+               "/dev/zero < Operation not permitted\n/dev/null < ok\n");
 }
 
 TEST_F(DevicesTest, AnExecdProcessGetsTheSameRules) {
@@ -175,4 +161,4 @@ TEST_F(DevicesTest, ABadRuleFailsCreateNamingTheField) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

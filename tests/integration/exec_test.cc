@@ -23,7 +23,7 @@
 #include "console_socket.h"
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 class ExecTest : public ContainerTest {
@@ -37,7 +37,7 @@ class ExecTest : public ContainerTest {
   }
 
   ProcessResult Exec(const std::string& id, std::vector<std::string> command,
-                     std::vector<std::string> flags = {}, const RunOptions& options = {}) {
+                     std::vector<std::string> flags = {}, const ProcessOptions& options = {}) {
     std::vector<std::string> args = {"exec"};
     args.insert(args.end(), flags.begin(), flags.end());
     args.push_back(id);
@@ -268,11 +268,8 @@ TEST_F(ExecTest, ProcessFileCapabilitiesAreThoseInProcSelfStatus) {
   ProcessResult result = Run({"exec", "--process", WriteProcessFile(process), id});
   ASSERT_TRUE(result.succeeded()) << result;
   // CAP_CHOWN 0, CAP_KILL 5, CAP_SYS_PTRACE 19.
-  EXPECT_EQ(status_field(result.out, "CapBnd"), "0000000000080021") << result;
-  EXPECT_EQ(status_field(result.out, "CapEff"), "0000000000080021") << result;
-  EXPECT_EQ(status_field(result.out, "CapPrm"), "0000000000080021") << result;
-  EXPECT_EQ(status_field(result.out, "CapInh"), "0000000000000000") << result;
-  EXPECT_EQ(status_field(result.out, "CapAmb"), "0000000000000000") << result;
+  const std::string mask = "0000000000080021";
+  ExpectCapabilityMasks(result, {.bounding = mask, .permitted = mask, .effective = mask});
 }
 
 TEST_F(ExecTest, ProcessFileGivesArgsEnvCwdAndUser) {
@@ -316,15 +313,7 @@ TEST_F(ExecTest, DetachWritesThePidFileAndReturnsWhileTheProcessRuns) {
   pid_t pid = std::atoi(text.c_str());
   UniqueFd pidfd = open_pidfd(pid);
   ASSERT_TRUE(pidfd.valid()) << "the detached process " << pid << " is gone";
-  const std::string expected(
-      "sleep\0"
-      "30\0",
-      9);
-  auto deadline = std::chrono::steady_clock::now() + 2s;
-  std::string cmdline_file = "/proc/" + std::to_string(pid) + "/cmdline";
-  while (read_file(cmdline_file) != expected && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(read_file(cmdline_file), expected);
+  ExpectCommandLine(pid, {"sleep", "30"});
   EXPECT_EQ(NamespaceOf(pid, "pid"), NamespaceOf(init, "pid"));
   ::kill(pid, SIGKILL);
   EXPECT_TRUE(wait_for_exit(pidfd.get(), 5s));
@@ -339,10 +328,8 @@ TEST_F(ExecTest, ExecDoesNotLockTheContainerWhileItRuns) {
     return Exec(id, {"sh", "-c", "touch /scratch/started; sleep 4"});
   });
   std::string marker = "/proc/" + std::to_string(init) + "/root/scratch/started";
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!path_exists(marker) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(path_exists(marker)) << "the exec'ed process never ran";
+  ASSERT_TRUE(eventually([&] { return path_exists(marker); }, 5s, 10ms))
+      << "the exec'ed process never ran";
   ProcessResult state = Run({"state", id}, {.timeout = 2s});
   EXPECT_TRUE(state.succeeded()) << "state waited for the exec'ed process: " << state;
   EXPECT_TRUE(exec.get().succeeded());
@@ -424,50 +411,11 @@ TEST_F(ExecTerminalTest, TtyWhenDetachedNeedsAConsoleSocket) {
 TEST_F(ExecTerminalTest, TtyInTheForegroundRelaysTheCallersTerminal) {
   std::string id = NewId();
   ASSERT_NO_FATAL_FAILURE(StartContainer(id));
-  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  ASSERT_TRUE(master) << "posix_openpt: " << strerror(errno);
-  ASSERT_EQ(::grantpt(master.get()), 0);
-  ASSERT_EQ(::unlockpt(master.get()), 0);
-  std::string peer = ::ptsname(master.get());
-  struct winsize size = {};
-  size.ws_row = 30;
-  size.ws_col = 100;
-  ASSERT_EQ(::ioctl(master.get(), TIOCSWINSZ, &size), 0);
-
-  std::vector<std::string> argv = {runtime_binary(),
-                                   "--root",
-                                   root_,
-                                   "exec",
-                                   "-t",
-                                   id,
-                                   "sh",
-                                   "-c",
-                                   "tty; stty size; echo done-$((6*7)); exit 4"};
-  std::vector<char*> c_argv;
-  for (std::string& arg : argv) c_argv.push_back(arg.data());
-  c_argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // A session of its own with the pty as controlling terminal and stdio,
-    // as a shell would start it.
-    ::setsid();
-    int tty = ::open(peer.c_str(), O_RDWR);
-    if (tty < 0 || ::ioctl(tty, TIOCSCTTY, 0) < 0) _exit(120);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(tty, fd);
-    ::execv(c_argv[0], c_argv.data());
-    _exit(121);
-  }
-  std::string output = read_terminal_until(master.get(), "done-42", 10s);
-  UniqueFd pidfd = open_pidfd(pid);
-  bool exited = wait_for_exit(pidfd.get(), 5s);
-  if (!exited) ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(exited) << "exec did not exit; terminal showed:\n" << output;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4)
-      << "exec ended with status " << status << "; terminal showed:\n"
-      << output;
+  TerminalRun run = RunOnTerminal(
+      {"exec", "-t", id, "sh", "-c", "tty; stty size; echo done-$((6*7)); exit 4"}, "done-42");
+  const std::string& output = run.shown;
+  ASSERT_FALSE(run.result.timed_out) << "exec did not exit; terminal showed:\n" << output;
+  EXPECT_EQ(run.result.exit_code, 4) << run.result << "\nterminal showed:\n" << output;
   EXPECT_NE(output.find("/dev/pts/0"), std::string::npos) << output;
   // runc 1.1 sets the pty's size only after releasing the process, which
   // then races it (seen: "stty: standard input: No child processes").
@@ -477,4 +425,4 @@ TEST_F(ExecTerminalTest, TtyInTheForegroundRelaysTheCallersTerminal) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

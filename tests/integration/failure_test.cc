@@ -9,7 +9,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 class FailureTest : public ContainerTest {
@@ -127,4 +127,4 @@ TEST_F(FailureTest, MissingBundleDirectory) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

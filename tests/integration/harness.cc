@@ -1,22 +1,9 @@
 #include "harness.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
-#include <stdexcept>
-#include <thread>
+#include <cstdlib>
 
 #include "suite_environment.h"
 
@@ -24,133 +11,7 @@
 #error "tests/integration/CMakeLists.txt defines BERTH_RUNTIME_BINARY"
 #endif
 
-extern char** environ;
-
-namespace berth::itest {
-namespace fs = std::filesystem;
-
-std::ostream& operator<<(std::ostream& os, const ProcessResult& result) {
-  if (result.timed_out)
-    os << "timed out (killed)";
-  else if (result.signal != 0)
-    os << "killed by signal " << result.signal;
-  else
-    os << "exit status " << result.exit_code;
-  return os << "\n--- stdout ---\n"
-            << result.out << "\n--- stderr ---\n"
-            << result.err << "\n--------------";
-}
-
-namespace {
-
-// "\040" in mountinfo is a space, and so on.
-std::string unescape_mountinfo(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      out += static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += field[i];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string read_from_start(int fd) {
-  std::string content;
-  char buffer[8192];
-  off_t offset = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-    offset += n;
-  }
-  return content;
-}
-
-UniqueFd make_memfd(const char* name) {
-  UniqueFd fd(::memfd_create(name, MFD_CLOEXEC));
-  if (!fd) throw std::runtime_error(std::string("memfd_create: ") + strerror(errno));
-  return fd;
-}
-
-ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions& options) {
-  ProcessResult result;
-  UniqueFd own_out, own_err;
-  int out_fd = options.stdout_fd;
-  int err_fd = options.stderr_fd;
-  if (out_fd < 0) {
-    own_out = make_memfd("stdout");
-    out_fd = own_out.get();
-  }
-  if (err_fd < 0) {
-    own_err = make_memfd("stderr");
-    err_fd = own_err.get();
-  }
-  UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  int in_fd = options.stdin_fd >= 0 ? options.stdin_fd : dev_null.get();
-
-  // Everything the child needs is built before fork: between fork and exec
-  // only async-signal-safe calls are allowed (other test threads may hold
-  // the allocator's locks).
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
-
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + strerror(errno));
-  if (pid == 0) {
-    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(126);
-    unsigned first_closed = 3;
-    if (options.extra_fd >= 0) {
-      // dup2 onto itself keeps close-on-exec: clear it either way.
-      if (::dup2(options.extra_fd, 3) < 0 || ::fcntl(3, F_SETFD, 0) < 0) ::_exit(126);
-      first_closed = 4;
-    }
-    ::close_range(first_closed, ~0U, 0);
-    if (cwd && ::chdir(cwd) != 0) ::_exit(126);
-    ::execve(args[0], args.data(), environ);
-    ::_exit(127);
-  }
-
-  UniqueFd pidfd = open_pidfd(pid);
-  if (!pidfd || !wait_for_exit(pidfd.get(), options.timeout)) {
-    result.timed_out = true;
-    ::kill(pid, SIGKILL);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  result.out = read_from_start(out_fd);
-  result.err = read_from_start(err_fd);
-  return result;
-}
-
-UniqueFd open_pidfd(pid_t pid) {
-  // glibc 2.36's <sys/pidfd.h> lacks extern "C": call the kernel directly.
-  return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-}
-
-bool wait_for_exit(int pidfd, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd entry{pidfd, POLLIN, 0};
-    int ready = ::poll(&entry, 1, static_cast<int>(std::max<long>(left.count(), 0)));
-    if (ready > 0) return true;
-    if (ready == 0) return false;
-    if (errno != EINTR) return false;
-  }
-}
+namespace berth::test::itest {
 
 const std::string& runtime_binary() {
   static const std::string binary = [] {
@@ -162,152 +23,30 @@ const std::string& runtime_binary() {
 
 bool runtime_is_runc() { return suite().is_runc; }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-void write_file(const std::string& path, const std::string& content, mode_t mode) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) throw std::runtime_error("open " + path + ": " + strerror(errno));
-  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-    throw std::runtime_error("write " + path + ": " + strerror(errno));
-  ::fchmod(fd.get(), mode);  // O_CREAT's mode is filtered by the umask
-}
-
-bool path_exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
-std::string random_hex(size_t length) {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < length; ++i) out += digits[engine() % 16];
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
-
-std::string status_field(const std::string& status_text, const std::string& name) {
-  for (const std::string& line : split_lines(status_text)) {
-    if (line.rfind(name + ":", 0) != 0) continue;
-    size_t start = line.find_first_not_of(" \t", name.size() + 1);
-    return start == std::string::npos ? "" : line.substr(start);
-  }
-  return "<no " + name + " field>";
-}
-
-std::vector<MountEntry> parse_mountinfo(const std::string& text) {
-  std::vector<MountEntry> mounts;
-  for (const std::string& line : split_lines(text)) {
-    size_t separator = line.find(" - ");
-    if (separator == std::string::npos) continue;
-    MountEntry entry;
-    std::istringstream head(line.substr(0, separator));
-    std::string id, parent, devno, field;
-    head >> id >> parent >> devno >> entry.root >> entry.mount_point >> entry.options;
-    while (head >> field)
-      entry.optional_fields += (entry.optional_fields.empty() ? "" : " ") + field;
-    std::istringstream tail(line.substr(separator + 3));
-    tail >> entry.fstype >> entry.source >> entry.super_options;
-    entry.root = unescape_mountinfo(entry.root);
-    entry.mount_point = unescape_mountinfo(entry.mount_point);
-    entry.source = unescape_mountinfo(entry.source);
-    mounts.push_back(entry);
-  }
-  return mounts;
-}
-
-const MountEntry* find_mount(const std::vector<MountEntry>& mounts,
-                             const std::string& mount_point) {
-  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)
-    if (it->mount_point == mount_point) return &*it;
-  return nullptr;
-}
-
-bool has_option(const std::string& options, const std::string& option) {
-  std::istringstream list(options);
-  std::string item;
-  while (std::getline(list, item, ','))
-    if (item == option) return true;
-  return false;
-}
-
-std::vector<std::string> mounts_under(const std::string& prefix) {
-  std::vector<std::string> found;
-  for (const MountEntry& entry : parse_mountinfo(read_file("/proc/self/mountinfo")))
-    if (entry.mount_point == prefix || entry.mount_point.rfind(prefix + "/", 0) == 0)
-      found.push_back(entry.mount_point);
-  return found;
-}
-
 // ---------------------------------------------------------------------------
 
 void ContainerTest::SetUp() {
-  char dir_template[] = "/tmp/berth-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr) << strerror(errno);
-  dir_ = dir_template;
+  temp_ = TempDir("berth-test");
+  dir_ = temp_.path();
   root_ = dir_ + "/state";
   bundle_ = dir_ + "/bundle";
   rootfs_ = bundle_ + "/rootfs";
   ::mkdir(bundle_.c_str(), 0755);
   make_busybox_rootfs(rootfs_);
   spec = suite().default_spec;
+  leaks_ = LeakCheck({.mount_prefixes = {dir_}});
 }
 
 void ContainerTest::TearDown() {
-  // Without a temp dir (SetUp failed early) there is nothing of ours to
-  // check, and an empty prefix would match every mount of the host.
+  // Without a temp dir (SetUp failed early) there is nothing of ours to check.
   if (dir_.empty()) return;
   for (const std::string& id : ids_) Run({"delete", "--force", id}, {.timeout = 10s});
-  CheckNothingLeft();
+  // What is left fails the test and is cleaned up; temp_ then goes with
+  // the fixture (but never through a mount still there).
+  leaks_.expect_nothing_left();
 }
 
-void ContainerTest::CheckNothingLeft() {
-  for (UniqueFd& pidfd : init_pidfds_)
-    EXPECT_TRUE(wait_for_exit(pidfd.get(), 3s)) << "a container's init outlived delete --force";
-
-  for (const std::string& id : ids_)
-    EXPECT_FALSE(path_exists(StateDir(id))) << "state dir left behind: " << StateDir(id);
-
-  for (const std::string& id : ids_) {
-    for (const std::string& hierarchy : suite().cgroup_mounts) {
-      std::string directory = hierarchy + CgroupPathFor(id);
-      if (!path_exists(directory)) continue;
-      ADD_FAILURE() << "cgroup left behind: " << directory
-                    << "\ncgroup.procs: " << read_file(directory + "/cgroup.procs");
-      remove_cgroup_tree(directory);
-    }
-  }
-
-  std::vector<std::string> mounts = mounts_under(dir_);
-  if (!mounts.empty()) {
-    std::string listed;
-    for (const std::string& mount : mounts) listed += "\n  " + mount;
-    ADD_FAILURE() << "mounts left behind in the host's mount namespace:" << listed;
-  }
-  // Deepest first, so each unmount uncovers the next.
-  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
-
-  // remove_all must never cross into a mount still there (a bind of a host
-  // directory would lose the host's files).
-  if (mounts_under(dir_).empty()) {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-}
-
-ProcessResult ContainerTest::Run(std::vector<std::string> args, const RunOptions& options) {
+ProcessResult ContainerTest::Run(std::vector<std::string> args, const ProcessOptions& options) {
   std::vector<std::string> argv = {runtime_binary(), "--root", root_};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(argv, options);
@@ -316,6 +55,9 @@ ProcessResult ContainerTest::Run(std::vector<std::string> args, const RunOptions
 std::string ContainerTest::NewId() {
   std::string id = "berth-t-" + random_hex(12);
   ids_.push_back(id);
+  leaks_.watch_path(StateDir(id), "state dir");
+  for (const std::string& hierarchy : suite().cgroup_mounts)
+    leaks_.watch_cgroup(hierarchy + CgroupPathFor(id));
   return id;
 }
 
@@ -355,6 +97,20 @@ void ContainerTest::CreateAndStart(const std::string& id) {
   ASSERT_TRUE(started.succeeded()) << started;
 }
 
+ContainerTest::TerminalRun ContainerTest::RunOnTerminal(std::vector<std::string> args,
+                                                        const std::string& until,
+                                                        unsigned short rows, unsigned short cols) {
+  Pty pty = open_pty(rows, cols);
+  std::vector<std::string> argv = {runtime_binary(), "--root", root_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  BackgroundProcess runtime = BackgroundProcess::start(argv, {}, pty.slave.get());
+  pty.slave.reset();  // the master reads EIO once the runtime and the container are gone
+  TerminalRun run;
+  run.shown = read_terminal_until(pty.master.get(), until, 10s);
+  run.result = runtime.wait(5s);
+  return run;
+}
+
 json ContainerTest::State(const std::string& id) {
   ProcessResult result = Run({"state", id});
   if (!result.succeeded()) {
@@ -381,21 +137,18 @@ pid_t ContainerTest::InitPid(const std::string& id) {
     ADD_FAILURE() << "no pid in the state of " << id << ": " << state.dump();
     return 0;
   }
-  UniqueFd pidfd = open_pidfd(pid);
-  if (pidfd) init_pidfds_.push_back(std::move(pidfd));
+  leaks_.watch_process(open_pidfd(pid), "a container's init outlived delete --force");
   return pid;
 }
 
 bool ContainerTest::WaitForStatus(const std::string& id, const std::string& status,
                                   std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
+  auto reports_status = [&] {
     ProcessResult state = Run({"state", id});
-    if (state.succeeded() && json::parse(state.out, nullptr, false).value("status", "") == status)
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
+    return state.succeeded() &&
+           json::parse(state.out, nullptr, false).value("status", "") == status;
+  };
+  return eventually(reports_status, timeout, 10ms);
 }
 
 void ContainerTest::WaitStopped(const std::string& id, std::chrono::milliseconds timeout) {
@@ -417,17 +170,21 @@ std::string ContainerTest::ContainerStdout(const std::string& id) {
 
 bool ContainerTest::WaitForStdout(const std::string& id, const std::string& text,
                                   std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (ContainerStdout(id).find(text) == std::string::npos) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
+  return eventually([&] { return ContainerStdout(id).find(text) != std::string::npos; }, timeout,
+                    5ms);
 }
 
 std::string ContainerTest::ContainerStderr(const std::string& id) {
   auto it = io_.find(id);
   return it == io_.end() ? "" : read_from_start(it->second.err.get());
+}
+
+void ContainerTest::ExpectCommandLine(pid_t pid, const std::vector<std::string>& argv) {
+  std::string expected;
+  for (const std::string& arg : argv) expected += arg + '\0';
+  std::string cmdline_file = "/proc/" + std::to_string(pid) + "/cmdline";
+  eventually([&] { return read_file(cmdline_file) == expected; }, 2s, 5ms);
+  EXPECT_EQ(read_file(cmdline_file), expected);
 }
 
 void ContainerTest::ExpectCleanFailure(const ProcessResult& result, const std::string& expected) {
@@ -518,6 +275,14 @@ void ContainerTest::WriteSpec(const std::string& id) {
   write_file(bundle_ + "/config.json", spec.dump(2) + "\n");
 }
 
+void ExpectCapabilityMasks(const ProcessResult& result, const CapabilityMasks& expected) {
+  EXPECT_EQ(status_field(result.out, "CapBnd"), expected.bounding) << result;
+  EXPECT_EQ(status_field(result.out, "CapPrm"), expected.permitted) << result;
+  EXPECT_EQ(status_field(result.out, "CapEff"), expected.effective) << result;
+  EXPECT_EQ(status_field(result.out, "CapInh"), expected.inheritable) << result;
+  EXPECT_EQ(status_field(result.out, "CapAmb"), expected.ambient) << result;
+}
+
 std::string NamespaceOf(pid_t pid, const std::string& proc_name) {
   char target[256] = {};
   std::string link = "/proc/" + std::to_string(pid) + "/ns/" + proc_name;
@@ -525,4 +290,4 @@ std::string NamespaceOf(pid_t pid, const std::string& proc_name) {
   return n > 0 ? std::string(target, n) : "<readlink " + link + " failed>";
 }
 
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -1,8 +1,10 @@
 // The harness of the container suites (tests/integration, and tests/vm inside
 // a VM): runs the runtime under test (berth-runtime,
 // or runc for comparison: BERTH_TEST_RUNTIME=/usr/bin/runc) as a separate
-// process against a fresh busybox bundle per test, and checks afterwards that
-// the test left nothing behind: no state dir, no cgroup, no mount, no process.
+// process against a fresh busybox bundle per test, and checks afterwards, with
+// tests/support's LeakCheck, that the test left nothing behind: no state dir,
+// no cgroup, no mount, no process. Processes, files and mounts come from
+// tests/support (namespace berth::test, which this suite's is inside of).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,94 +13,42 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "core/unique_fd.h"
+#include "support/cgroups.h"
+#include "support/files.h"
+#include "support/leak_check.h"
+#include "support/mounts.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/terminal.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 
 using nlohmann::json;
-using namespace std::chrono_literals;
-
-// How a child process ended and what it printed.
-struct ProcessResult {
-  int exit_code = -1;  // -1 unless it exited
-  int signal = 0;      // the signal that killed it, if one did
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-
-  bool succeeded() const { return exit_code == 0; }
-  // Exited (0 or not) rather than crashing or hanging.
-  bool exited() const { return exit_code >= 0 && !timed_out; }
-};
-// gtest prints this when an assertion on a result fails.
-std::ostream& operator<<(std::ostream& os, const ProcessResult& result);
-
-struct RunOptions {
-  std::chrono::milliseconds timeout = 20s;
-  std::string cwd;     // "" keeps the test's
-  int stdin_fd = -1;   // -1: /dev/null
-  int stdout_fd = -1;  // -1: a fresh memfd; given fds are read back from offset 0
-  int stderr_fd = -1;
-  int extra_fd = -1;   // becomes the child's fd 3 (for --preserve-fds); -1: none
-};
-
-// fork/exec argv[0] (a path, no PATH search) and wait for it to exit; kills
-// it with SIGKILL after the timeout. Only the runtime's own exit is waited
-// for: a container that inherited its stdout may keep writing afterwards.
-ProcessResult run_process(const std::vector<std::string>& argv, const RunOptions& options = {});
-
-// A memfd for RunOptions' stdout_fd/stderr_fd, and what was written to it so
-// far (readable while the process still runs).
-UniqueFd make_memfd(const char* name);
-std::string read_from_start(int fd);
 
 // The runtime under test: $BERTH_TEST_RUNTIME, else the build's berth-runtime.
 const std::string& runtime_binary();
 bool runtime_is_runc();
 
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& content, mode_t mode = 0644);
-bool path_exists(const std::string& path);  // lstat: dangling links count
-std::string random_hex(size_t length);
-// The lines of text, without their newlines.
-std::vector<std::string> split_lines(const std::string& text);
-// "CapEff:\t0000..." -> "0000..." for /proc/<pid>/status and the like.
-std::string status_field(const std::string& status_text, const std::string& name);
-// One line of /proc/<pid>/mountinfo (proc(5)), paths unescaped.
-struct MountEntry {
-  std::string root;
-  std::string mount_point;
-  std::string options;          // per-mount: "ro,nosuid,..."
-  std::string optional_fields;  // "shared:3 master:1", "" if none
-  std::string fstype;
-  std::string source;
-  std::string super_options;
-};
-std::vector<MountEntry> parse_mountinfo(const std::string& text);
-// The last (topmost) entry mounted at mount_point, or null.
-const MountEntry* find_mount(const std::vector<MountEntry>& mounts, const std::string& mount_point);
-// True if the comma-separated list holds option exactly.
-bool has_option(const std::string& options, const std::string& option);
-// Mount points under prefix in this process's /proc/self/mountinfo.
-std::vector<std::string> mounts_under(const std::string& prefix);
-
 // The /proc/<pid>/ns/<proc_name> link's target, e.g. "net:[4026531840]".
 std::string NamespaceOf(pid_t pid, const std::string& proc_name);
-
-// A pidfd for pid (invalid if pid is gone).
-UniqueFd open_pidfd(pid_t pid);
-// Waits up to timeout for pid to exit (pidfd: also works for a pid that is
-// not our child). True if it exited.
-bool wait_for_exit(int pidfd, std::chrono::milliseconds timeout);
 
 // The capability sets of process.capabilities, by their spec names.
 struct CapabilitySets {
   std::vector<std::string> bounding, effective, permitted, inheritable, ambient;
 };
+
+// The Cap* masks of /proc/<pid>/status as the kernel prints them.
+struct CapabilityMasks {
+  std::string bounding, permitted, effective;
+  std::string inheritable = "0000000000000000";
+  std::string ambient = "0000000000000000";
+};
+// Expects them in a process's output: the Cap* lines of its /proc/self/status.
+void ExpectCapabilityMasks(const ProcessResult& result, const CapabilityMasks& expected);
 
 // A test with its own temp dir (/tmp/berth-test-XXXXXX), state root and
 // busybox bundle. `spec` starts as `<runtime> spec` without a terminal and
@@ -110,7 +60,7 @@ class ContainerTest : public ::testing::Test {
   void TearDown() override;
 
   // --- the runtime's command line; every call gets --root <root()> ---
-  ProcessResult Run(std::vector<std::string> args, const RunOptions& options = {});
+  ProcessResult Run(std::vector<std::string> args, const ProcessOptions& options = {});
   // A fresh id ("berth-t-" + random), remembered for TearDown's cleanup.
   std::string NewId();
   // create --bundle --pid-file: the container's stdout and stderr go to
@@ -126,6 +76,17 @@ class ContainerTest : public ::testing::Test {
   ProcessResult RunContainer(const std::string& id, std::vector<std::string> extra_flags = {});
   // create, then start; fails the test (fatally) if either fails.
   void CreateAndStart(const std::string& id);
+  // The runtime with args in a session of its own with a fresh pty (rows x
+  // cols) as its controlling terminal and stdio, as a shell would start it:
+  // what the terminal showed until `until` (or until the runtime and the
+  // container closed it), and how the runtime ended (killed if it did not
+  // exit within 5 s after that).
+  struct TerminalRun {
+    std::string shown;
+    ProcessResult result;
+  };
+  TerminalRun RunOnTerminal(std::vector<std::string> args, const std::string& until,
+                            unsigned short rows = 30, unsigned short cols = 100);
 
   // `state` parsed; fails the test and returns null if the command fails.
   json State(const std::string& id);
@@ -173,6 +134,10 @@ class ContainerTest : public ::testing::Test {
   // and then overwrite config.json.
   void WriteSpec(const std::string& id);
 
+  // Expects pid to run argv (its /proc/<pid>/cmdline), waiting up to 2 s for
+  // it: a runtime may return a moment before the process execs.
+  void ExpectCommandLine(pid_t pid, const std::vector<std::string>& argv);
+
   // Fails the test unless the runtime failed cleanly (exit status 1, no
   // crash or hang) with a message containing `expected` on stderr.
   void ExpectCleanFailure(const ProcessResult& result, const std::string& expected);
@@ -188,11 +153,10 @@ class ContainerTest : public ::testing::Test {
     UniqueFd out;
     UniqueFd err;
   };
-  void CheckNothingLeft();
-
+  TempDir temp_;  // dir_
+  LeakCheck leaks_;
   std::vector<std::string> ids_;
   std::map<std::string, ContainerIo> io_;
-  std::vector<UniqueFd> init_pidfds_;
 };
 
-}  // namespace berth::itest
+}  // namespace berth::test::itest

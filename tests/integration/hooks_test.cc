@@ -8,7 +8,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 // Every hook runs one script that appends a line to a log:
@@ -184,4 +184,4 @@ TEST_F(HooksTest, HookPastItsTimeoutFailsCreate) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

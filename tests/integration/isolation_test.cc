@@ -10,7 +10,7 @@
 #include "core/defer.h"
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 using IsolationTest = ContainerTest;
@@ -277,4 +277,4 @@ TEST_F(IsolationTest, JoinsTheNamespaceAtTheSpecsPath) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -10,7 +10,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 using LifecycleTest = ContainerTest;
@@ -66,15 +66,7 @@ TEST_F(LifecycleTest, StartMakesTheContainerRunningTheUserProcess) {
   CreateAndStart(id);
   EXPECT_EQ(Status(id), "running");
   // start may return as soon as init is released, a moment before its exec.
-  std::string cmdline_file = "/proc/" + std::to_string(InitPid(id)) + "/cmdline";
-  const std::string expected(
-      "sleep\0"
-      "30\0",
-      9);
-  auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (read_file(cmdline_file) != expected && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(read_file(cmdline_file), expected);
+  ExpectCommandLine(InitPid(id), {"sleep", "30"});
 }
 
 TEST_F(LifecycleTest, StateIsStoppedWithPidZeroOnceTheProcessExits) {
@@ -239,11 +231,11 @@ TEST_F(LifecycleTest, CheckpointAndRestoreAreRefusedWithTheShimsFlags) {
                           "--leave-running", "--file-locks", id}),
                      "checkpoint is not supported");
   EXPECT_EQ(Status(id), "running");
-  ExpectCleanFailure(Run({"restore", "--image-path", images, "--work-path", images, "--bundle",
-                          bundle_, "--pid-file", dir_ + "/restored.pid", "--detach",
-                          "-no-subreaper", NewId()}),
-                     "restore is not supported");
+  ExpectCleanFailure(
+      Run({"restore", "--image-path", images, "--work-path", images, "--bundle", bundle_,
+           "--pid-file", dir_ + "/restored.pid", "--detach", "-no-subreaper", NewId()}),
+      "restore is not supported");
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -18,6 +18,6 @@ int main(int argc, char** argv) {
                  slash ? slash + 1 : argv[0]);
     return 1;
   }
-  ::testing::AddGlobalTestEnvironment(berth::itest::new_suite_environment());
+  ::testing::AddGlobalTestEnvironment(berth::test::itest::new_suite_environment());
   return RUN_ALL_TESTS();
 }

@@ -16,7 +16,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 class NamespacesTest : public ContainerTest {
@@ -180,53 +180,10 @@ TEST_F(NamespacesTest, RunRelaysTheCallersTerminal) {
   SetShell("tty; stty size; echo done-$((6*7))");
   std::string id = NewId();
   WriteSpec(id);
-  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  ASSERT_TRUE(master) << "posix_openpt: " << strerror(errno);
-  ASSERT_EQ(::grantpt(master.get()), 0);
-  ASSERT_EQ(::unlockpt(master.get()), 0);
-  std::string peer = ::ptsname(master.get());
-  struct winsize size = {};
-  size.ws_row = 30;
-  size.ws_col = 100;
-  ASSERT_EQ(::ioctl(master.get(), TIOCSWINSZ, &size), 0);
-
-  std::vector<std::string> argv = {runtime_binary(), "--root", root_, "run",
-                                   "--bundle",       bundle_,  id};
-  std::vector<char*> c_argv;
-  for (std::string& arg : argv) c_argv.push_back(arg.data());
-  c_argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // A session of its own with the pty as controlling terminal and stdio,
-    // as a shell would start it.
-    ::setsid();
-    int tty = ::open(peer.c_str(), O_RDWR);
-    if (tty < 0 || ::ioctl(tty, TIOCSCTTY, 0) < 0) _exit(120);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(tty, fd);
-    ::execv(c_argv[0], c_argv.data());
-    _exit(121);
-  }
-  std::string output;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (output.find("done-42") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    struct pollfd pfd = {master.get(), POLLIN, 0};
-    if (::poll(&pfd, 1, 100) > 0) {
-      char buffer[4096];
-      ssize_t n = ::read(master.get(), buffer, sizeof buffer);
-      if (n > 0) output.append(buffer, static_cast<size_t>(n));
-    }
-  }
-  UniqueFd pidfd = open_pidfd(pid);
-  bool exited = wait_for_exit(pidfd.get(), std::chrono::seconds(5));
-  if (!exited) ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(exited) << "run did not exit; terminal showed:\n" << output;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "run ended with status " << status << "; terminal showed:\n"
-      << output;
+  TerminalRun run = RunOnTerminal({"run", "--bundle", bundle_, id}, "done-42");
+  const std::string& output = run.shown;
+  ASSERT_FALSE(run.result.timed_out) << "run did not exit; terminal showed:\n" << output;
+  EXPECT_EQ(run.result.exit_code, 0) << run.result << "\nterminal showed:\n" << output;
   EXPECT_NE(output.find("done-42"), std::string::npos) << output;
   EXPECT_NE(output.find("/dev/pts/"), std::string::npos) << output;
   // runc 1.1 sets the pty's size only after releasing the process, which
@@ -237,4 +194,4 @@ TEST_F(NamespacesTest, RunRelaysTheCallersTerminal) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

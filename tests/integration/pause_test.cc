@@ -9,7 +9,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 // A counter the container writes 100 times a second, and a busy loop whose
@@ -34,12 +34,7 @@ class PauseTest : public ContainerTest {
   }
 
   bool WaitForCounterAbove(long value, std::chrono::milliseconds timeout = 5s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (Counter() <= value) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(5ms);
-    }
-    return true;
+    return eventually([&] { return Counter() > value; }, timeout, 5ms);
   }
 
   // The state letter of /proc/<pid>/stat (R, S, D, ...).
@@ -193,4 +188,4 @@ TEST_F(PauseTest, DeleteForceRemovesAPausedContainer) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

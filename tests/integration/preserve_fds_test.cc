@@ -2,7 +2,7 @@
 // process (create/run, and exec), and no other fd of the caller's does.
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 class PreserveFdsTest : public ContainerTest {
@@ -55,4 +55,4 @@ TEST_F(PreserveFdsTest, AnFdThatIsNotOpenIsAClearError) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

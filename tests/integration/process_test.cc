@@ -7,7 +7,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 using ProcessTest = ContainerTest;
@@ -134,4 +134,4 @@ TEST_F(ProcessTest, RunPassesStdinThrough) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

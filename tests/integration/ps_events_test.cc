@@ -8,7 +8,7 @@
 
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 using PsEventsTest = ContainerTest;
@@ -159,4 +159,4 @@ TEST_F(PsEventsTest, EventsStreamsStatsUntilTheContainerStops) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -8,27 +8,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <sstream>
-
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
-std::string cgroup2_mount() {
-  for (const MountEntry& entry : parse_mountinfo(read_file("/proc/self/mountinfo")))
-    if (entry.fstype == "cgroup2") return entry.mount_point;
-  return "";
-}
-
 bool v2_has_controller(const std::string& controller) {
-  std::string mount = cgroup2_mount();
-  if (mount.empty()) return false;
-  std::istringstream words(read_file(mount + "/cgroup.controllers"));
-  std::string word;
-  while (words >> word)
-    if (word == controller) return true;
-  return false;
+  return !cgroup2_mount().empty() && has_controller(cgroup2_mount(), controller);
 }
 
 class ResourcesTest : public ContainerTest {
@@ -146,4 +132,4 @@ TEST_F(ResourcesTest, MalformedResourcesNameTheField) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -15,7 +15,7 @@
 #include "core/unique_fd.h"
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 using SecurityTest = ContainerTest;
@@ -33,11 +33,8 @@ TEST_F(SecurityTest, RootProcessHasExactlyTheBoundingSet) {
   ProcessResult result = RunContainer(NewId());
   ASSERT_TRUE(result.succeeded()) << result;
   // bits 0, 5, 10 and 21
-  EXPECT_EQ(status_field(result.out, "CapBnd"), "0000000000200421") << result;
-  EXPECT_EQ(status_field(result.out, "CapPrm"), "0000000000200421") << result;
-  EXPECT_EQ(status_field(result.out, "CapEff"), "0000000000200421") << result;
-  EXPECT_EQ(status_field(result.out, "CapInh"), "0000000000000000") << result;
-  EXPECT_EQ(status_field(result.out, "CapAmb"), "0000000000000000") << result;
+  const std::string mask = "0000000000200421";
+  ExpectCapabilityMasks(result, {.bounding = mask, .permitted = mask, .effective = mask});
 }
 
 // A non-root process keeps across exec only what is ambient, and ambient
@@ -52,11 +49,11 @@ TEST_F(SecurityTest, NonRootProcessKeepsItsAmbientSet) {
   SetShell(CapabilityLines());
   ProcessResult result = RunContainer(NewId());
   ASSERT_TRUE(result.succeeded()) << result;
-  EXPECT_EQ(status_field(result.out, "CapBnd"), "0000000000000421") << result;
-  EXPECT_EQ(status_field(result.out, "CapInh"), "0000000000000420") << result;
-  EXPECT_EQ(status_field(result.out, "CapPrm"), "0000000000000420") << result;
-  EXPECT_EQ(status_field(result.out, "CapEff"), "0000000000000420") << result;
-  EXPECT_EQ(status_field(result.out, "CapAmb"), "0000000000000420") << result;
+  ExpectCapabilityMasks(result, {.bounding = "0000000000000421",
+                                 .permitted = "0000000000000420",
+                                 .effective = "0000000000000420",
+                                 .inheritable = "0000000000000420",
+                                 .ambient = "0000000000000420"});
 }
 
 TEST_F(SecurityTest, CapabilityOutsideTheBoundingSetIsRefused) {
@@ -221,4 +218,4 @@ TEST_F(SecurityTest, CreatedInitRunsFromASealedCopyOfTheRuntime) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -1,25 +1,21 @@
 #include "suite_environment.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 
 #include "core/unique_fd.h"
 #include "harness.h"
+#include "support/cgroups.h"
 
-namespace berth::itest {
-namespace fs = std::filesystem;
+namespace berth::test::itest {
 
 namespace {
 
@@ -31,13 +27,9 @@ Suite& mutable_suite() {
 }
 
 nlohmann::json default_spec_of_runtime() {
-  char dir_template[] = "/tmp/berth-test-spec-XXXXXX";
-  if (!::mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
-  std::string dir = dir_template;
-  ProcessResult result = run_process({runtime_binary(), "spec"}, {.cwd = dir});
-  std::string text = read_file(dir + "/config.json");
-  std::error_code ignored;
-  fs::remove_all(dir, ignored);
+  TempDir dir("berth-test-spec");
+  ProcessResult result = run_process({runtime_binary(), "spec"}, {.cwd = dir.path()});
+  std::string text = read_file(dir / "config.json");
   if (!result.succeeded()) {
     std::ostringstream message;
     message << runtime_binary() << " spec failed: " << result;
@@ -62,13 +54,6 @@ std::vector<std::string> list_busybox_applets() {
   return applets;
 }
 
-std::vector<std::string> find_cgroup_mounts() {
-  std::vector<std::string> mounts;
-  for (const MountEntry& entry : parse_mountinfo(read_file("/proc/self/mountinfo")))
-    if (entry.fstype == "cgroup" || entry.fstype == "cgroup2") mounts.push_back(entry.mount_point);
-  return mounts;
-}
-
 void copy_file(const std::string& from, const std::string& to, mode_t mode) {
   UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
   UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
@@ -84,12 +69,6 @@ void copy_file(const std::string& from, const std::string& to, mode_t mode) {
   ::fchmod(out.get(), mode);
 }
 
-void make_dir(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST)
-    throw std::runtime_error("mkdir " + path + ": " + strerror(errno));
-  ::chmod(path.c_str(), mode);  // mkdir's mode is filtered by the umask, and drops sticky bits
-}
-
 class SuiteEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
@@ -101,7 +80,7 @@ class SuiteEnvironment : public ::testing::Environment {
     s.is_runc = version.out.rfind("runc version", 0) == 0;
     s.default_spec = default_spec_of_runtime();
     s.busybox_applets = list_busybox_applets();
-    s.cgroup_mounts = find_cgroup_mounts();
+    s.cgroup_mounts = cgroup_mounts();
     s.cgroup_parent = "berth-itest-" + random_hex(10);
     std::printf("runtime under test: %s (%s)\n", runtime_binary().c_str(),
                 s.is_runc ? "runc" : "berth");
@@ -147,18 +126,4 @@ void make_busybox_rootfs(const std::string& rootfs) {
   write_file(rootfs + "/etc/group", "root:x:0:\ntty:x:5:\nberth:x:1000:\nnobody:x:65534:\n");
 }
 
-void remove_cgroup_tree(const std::string& directory) {
-  std::error_code error;
-  if (!fs::is_directory(directory, error)) return;
-  for (const fs::directory_entry& entry : fs::directory_iterator(directory, error))
-    if (entry.is_directory(error)) remove_cgroup_tree(entry.path());
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    if (::rmdir(directory.c_str()) == 0 || errno == ENOENT) return;
-    std::istringstream pids(read_file(directory + "/cgroup.procs"));
-    pid_t pid;
-    while (pids >> pid) ::kill(pid, SIGKILL);
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-}  // namespace berth::itest
+}  // namespace berth::test::itest

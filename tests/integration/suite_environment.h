@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace berth::itest {
+namespace berth::test::itest {
 
 struct Suite {
   bool is_runc = false;
@@ -31,7 +31,4 @@ const Suite& suite();
 // and /etc/group (root, tty, berth 1000, nobody): what tools/mkbundle makes.
 void make_busybox_rootfs(const std::string& rootfs);
 
-// rmdir a cgroup and its children, killing any process still in them.
-void remove_cgroup_tree(const std::string& directory);
-
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -13,7 +13,7 @@
 #include "core/unique_fd.h"
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 class TerminalTest : public ContainerTest {
@@ -82,4 +82,4 @@ TEST_F(TerminalTest, ConsoleSocketWithoutTerminalFailsCreate) {
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

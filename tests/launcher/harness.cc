@@ -1,7 +1,6 @@
 #include "harness.h"
 
 #include <sys/inotify.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +15,7 @@
 #error "tests/launcher/CMakeLists.txt defines BERTH_BINARY and BERTH_SOURCE_DIR"
 #endif
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace fs = std::filesystem;
 
 const std::string& berth_binary() {
@@ -29,28 +28,17 @@ const std::string& source_dir() {
   return dir;
 }
 
+std::string container_cgroup(const std::string& id) { return cgroup2_mount() + "/berth-" + id; }
+
 // --- images -------------------------------------------------------------------
 
 namespace {
 
 // Removed when the process exits normally (a crash leaves a /tmp dir that
 // no later run looks at: every run makes its own).
-struct ProcessTempDir {
-  std::string path;
-  ~ProcessTempDir() {
-    if (path.empty() || !mounts_under(path).empty()) return;
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
 const std::string& process_temp_dir() {
-  static ProcessTempDir dir = [] {
-    char dir_template[] = "/tmp/berth-launcher-images-XXXXXX";
-    if (!::mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
-    return ProcessTempDir{dir_template};
-  }();
-  return dir.path;
+  static TempDir dir("berth-launcher-images");
+  return dir.path();
 }
 
 std::string make_images_script() { return source_dir() + "/tests/launcher/make_images.py"; }
@@ -121,7 +109,8 @@ const std::string& python_layout() {
 
 namespace {
 
-std::string shared_python_root_path;  // set once imported; removed by the Environment
+TempDir shared_python_dir;  // holds the root once imported; removed by the Environment
+std::string shared_python_root_path;
 std::string shared_python_root_error;
 
 class SharedRootCleanup : public ::testing::Environment {
@@ -131,13 +120,9 @@ class SharedRootCleanup : public ::testing::Environment {
     std::string root = shared_python_root_path;
     for (const std::string& id : list_dir(root + "/containers"))
       run_process({berth_binary(), "--root", root, "rm", "-f", id}, {.timeout = 20s});
-    std::string dir = fs::path(root).parent_path();
-    if (mounts_under(dir).empty()) {
-      std::error_code ignored;
-      fs::remove_all(dir, ignored);
-    } else {
-      std::fprintf(stderr, "mounts left under %s; not removing it\n", dir.c_str());
-    }
+    if (!shared_python_dir.remove())
+      std::fprintf(stderr, "mounts left under %s; not removing it\n",
+                   shared_python_dir.path().c_str());
   }
 };
 
@@ -150,9 +135,8 @@ std::string PythonImageTest::SharedRoot() {
   std::call_once(once, [] {
     try {
       std::string layout = python_layout();
-      char dir_template[] = "/tmp/berth-launcher-python-XXXXXX";
-      if (!::mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
-      std::string root = std::string(dir_template) + "/root";
+      shared_python_dir = TempDir("berth-launcher-python");
+      std::string root = shared_python_dir / "root";
       shared_python_root_path = root;
       auto started = std::chrono::steady_clock::now();
       ProcessResult imported =
@@ -174,15 +158,19 @@ std::string PythonImageTest::SharedRoot() {
 }
 
 void LauncherTest::SetUp() {
-  char dir_template[] = "/tmp/berth-launcher-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr) << strerror(errno);
-  dir_ = dir_template;
+  temp_ = TempDir("berth-launcher");
+  dir_ = temp_.path();
   if (UsesSharedRoot()) {
     root_ = SharedRoot();
     ASSERT_FALSE(root_.empty()) << shared_python_root_error;
   } else {
     root_ = dir_ + "/root";
   }
+  // What is there before the test (in a shared root or namespace, others'
+  // leftovers are theirs, already reported).
+  leaks_ = LeakCheck({.mount_prefixes = {dir_, root_},
+                      .listed_dirs = {root_ + "/containers", root_ + "/state"},
+                      .netns = NetnsScope{.fd = netns_fd_, .link_prefix = "vb-"}});
   // Watched before any container exists, so TearDown knows every id made,
   // even of --rm containers that are gone by then.
   make_dirs(root_ + "/containers", 0700);
@@ -220,103 +208,25 @@ std::set<std::string> LauncherTest::SeenContainerIds() {
 }
 
 void LauncherTest::TearDown() {
-  // Without a temp dir (SetUp failed early) there is nothing of ours, and an
-  // empty prefix would match every mount of the host.
-  if (dir_.empty()) return;
-  if (!root_.empty()) CheckNothingLeft();
-  std::vector<std::string> mounts = mounts_under(dir_);
-  if (mounts_under(dir_).empty()) {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  } else {
-    ADD_FAILURE() << "not removing " << dir_ << ": something is still mounted under it";
+  // Without a temp dir (SetUp failed early) there is nothing of ours.
+  if (dir_.empty() || root_.empty()) return;
+  CheckFinishedContainers();
+  // Then every container goes, as a user would remove them.
+  for (const std::string& id : list_dir(root_ + "/containers")) {
+    ProcessResult removed = Berth({"rm", "-f", id}, {.timeout = 20s});
+    EXPECT_TRUE(removed.succeeded()) << "cleanup: " << removed;
   }
-}
-
-namespace {
-
-bool process_alive(pid_t pid) {
-  if (pid <= 0) return false;
-  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
-}
-
-std::string describe_mounts(const std::vector<std::string>& mounts) {
-  std::string listed;
-  for (const std::string& mount : mounts) listed += "\n  " + mount;
-  return listed;
-}
-
-}  // namespace
-
-std::string lease_file(int netns_fd) {
-  struct stat netns = {};
-  if (netns_fd >= 0 ? ::fstat(netns_fd, &netns) : ::stat("/proc/self/ns/net", &netns)) return "";
-  return "/run/berth-network/net-" + std::to_string(netns.st_ino) + "/berth0.json";
-}
-
-json leases_in(int netns_fd) {
-  std::string path = lease_file(netns_fd);
-  if (path.empty() || !path_exists(path)) return json::array();
-  json leases = json::parse(read_file(path), nullptr, false);
-  return leases.is_object() ? leases.value("leases", json::array()) : json::array();
-}
-
-void remove_empty_lease_dir(int netns_fd) {
-  std::string file = lease_file(netns_fd);
-  if (file.empty() || !leases_in(netns_fd).empty()) return;
-  std::string dir = file.substr(0, file.rfind('/'));
-  for (const std::string& name : list_dir(dir)) ::unlink((dir + "/" + name).c_str());
-  ::rmdir(dir.c_str());
+  for (const std::string& id : seen_ids_) leaks_.watch_cgroup(container_cgroup(id));
+  // What is left fails the test and is cleaned up; temp_ then goes with
+  // the fixture (but never through a mount still there).
+  leaks_.expect_nothing_left();
 }
 
 std::string LauncherTest::LeaseFile() const { return lease_file(netns_fd_); }
 json LauncherTest::Leases() const { return leases_in(netns_fd_); }
 
-void LauncherTest::CheckNetworkLeftClean() {
-  // The bridge network: no lease, no veth of this test's containers, and
-  // no DNAT element pointing at an address no lease holds.
-  std::set<std::string> leased_addresses;
-  for (const json& lease : Leases()) {
-    std::string id = lease.value("container_id", "");
-    leased_addresses.insert(lease.value("address", ""));
-    EXPECT_EQ(seen_ids_.count(id), 0u) << "address lease of container " << id << " left behind in "
-                                       << LeaseFile() << ": " << lease.dump();
-  }
-  // The kernel removes a veth when its namespace goes, in a workqueue: soon
-  // after the container's last process, not at once.
-  ProcessResult links;
-  auto no_veth_left = [&] {
-    links = run_process({"/usr/sbin/ip", "-o", "link", "show"}, {.netns_fd = netns_fd_});
-    return std::none_of(seen_ids_.begin(), seen_ids_.end(), [&](const std::string& id) {
-      return links.out.find("vb-" + id.substr(0, 12)) != std::string::npos;
-    });
-  };
-  EXPECT_TRUE(eventually(no_veth_left, 5s)) << "veth of a container left behind:\n" << links.out;
-  ProcessResult table = run_process({"/usr/sbin/nft", "-j", "list", "table", "ip", "berth0"},
-                                    {.netns_fd = netns_fd_});
-  if (!table.succeeded()) return;  // no table: nothing published
-  json ruleset = json::parse(table.out, nullptr, false);
-  for (const json& item : ruleset.value("nftables", json::array())) {
-    if (!item.contains("map")) continue;
-    for (const json& element : item["map"].value("elem", json::array())) {
-      std::string text = element.dump();
-      bool leased =
-          std::any_of(leased_addresses.begin(), leased_addresses.end(), [&](const std::string& a) {
-            return !a.empty() && text.find("\"" + a + "\"") != std::string::npos;
-          });
-      EXPECT_TRUE(leased) << "DNAT element of no live container in map "
-                          << item["map"].value("name", "") << ": " << text;
-    }
-  }
-}
-
-void LauncherTest::CheckNothingLeft() {
+void LauncherTest::CheckFinishedContainers() {
   DrainWatch();
-  // A container whose supervisor (foreground berth or detached monitor) is
-  // gone must be finished: unmounted, no runtime state, no cgroup; with
-  // --rm it must be gone.
   for (const std::string& id : list_dir(root_ + "/containers")) {
     json record = Record(id);
     if (!record.is_object() || process_alive(record.value("supervisor_pid", 0))) continue;
@@ -324,37 +234,11 @@ void LauncherTest::CheckNothingLeft() {
       ADD_FAILURE() << "a --rm container outlived its supervisor: " << id << " " << record.dump();
     std::vector<std::string> mounted = mounts_under(ContainerDir(id) + "/rootfs");
     EXPECT_TRUE(mounted.empty()) << "the rootfs of finished container " << id
-                                 << " is still mounted:" << describe_mounts(mounted);
+                                 << " is still mounted: " << testing::PrintToString(mounted);
     EXPECT_FALSE(path_exists(root_ + "/state/" + id))
         << "runtime state of finished container " << id << " left behind";
     EXPECT_FALSE(path_exists(container_cgroup(id)))
         << "cgroup of finished container " << id << " left behind";
-  }
-  // Then every container goes, as a user would remove them.
-  for (const std::string& id : list_dir(root_ + "/containers")) {
-    ProcessResult removed = Berth({"rm", "-f", id}, {.timeout = 20s});
-    EXPECT_TRUE(removed.succeeded()) << "cleanup: " << removed;
-  }
-  std::vector<std::string> remaining = list_dir(root_ + "/containers");
-  EXPECT_TRUE(remaining.empty()) << "container dirs left after rm -f: "
-                                 << testing::PrintToString(remaining);
-  for (const std::string& id : seen_ids_) {
-    std::string cgroup = container_cgroup(id);
-    if (!path_exists(cgroup)) continue;
-    ADD_FAILURE() << "cgroup left behind: " << cgroup
-                  << "\ncgroup.procs: " << read_file(cgroup + "/cgroup.procs");
-    remove_cgroup_tree(cgroup);
-  }
-  CheckNetworkLeftClean();
-  std::vector<std::string> state = list_dir(root_ + "/state");
-  EXPECT_TRUE(state.empty()) << "runtime state left under " << root_
-                             << "/state: " << testing::PrintToString(state);
-  for (const std::string& prefix : {dir_, root_}) {
-    std::vector<std::string> mounts = mounts_under(prefix);
-    if (mounts.empty()) continue;
-    ADD_FAILURE() << "mounts left behind in the host's mount namespace:" << describe_mounts(mounts);
-    // Deepest first, so each unmount uncovers the next.
-    for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
   }
 }
 
@@ -444,4 +328,4 @@ void LauncherTest::Import(std::vector<std::string> args) {
   ASSERT_TRUE(result.succeeded()) << result;
 }
 
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

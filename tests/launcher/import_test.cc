@@ -8,7 +8,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 using ImportTest = LauncherTest;
@@ -274,4 +274,4 @@ TEST_F(HostileLayerTest, HardLinkCarryingDataToASentinelIsRefused) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

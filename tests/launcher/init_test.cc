@@ -5,7 +5,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 using InitTest = LauncherTest;
@@ -90,4 +90,4 @@ TEST_F(InitTest, InitPassesOnTheCommandsExitStatus) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

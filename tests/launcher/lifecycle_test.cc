@@ -8,7 +8,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 using LifecycleTest = LauncherTest;
@@ -308,4 +308,4 @@ TEST_F(LifecycleTest, StopAfterTheMonitorWasKilledRecordsTheExit) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

@@ -49,7 +49,7 @@ bool enter_private_netns() {
 // The suite namespace's lease directory goes with it.
 class LeaseDirCleanup : public ::testing::Environment {
  public:
-  void TearDown() override { berth::ltest::remove_empty_lease_dir(-1); }
+  void TearDown() override { berth::test::remove_empty_lease_dir(-1); }
 };
 
 }  // namespace
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!::testing::GTEST_FLAG(list_tests) && !enter_private_netns()) return 1;
-  ::testing::AddGlobalTestEnvironment(berth::ltest::new_shared_root_cleanup());
+  ::testing::AddGlobalTestEnvironment(berth::test::ltest::new_shared_root_cleanup());
   ::testing::AddGlobalTestEnvironment(new LeaseDirCleanup);
   return RUN_ALL_TESTS();
 }

@@ -16,7 +16,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 constexpr const char* kNicAddress = "198.51.100.1";
@@ -83,11 +83,7 @@ class NetworkTest : public LauncherTest {
   // as ports come and go).
   std::string Links() {
     std::string names;
-    for (const std::string& line :
-         split_lines(InNetns({"/usr/sbin/ip", "-o", "link", "show"}).out)) {
-      size_t start = line.find(": ") + 2, end = line.find(':', start);
-      names += line.substr(start, end - start) + "\n";
-    }
+    for (const std::string& name : link_names(netns_fd_)) names += name + "\n";
     return names;
   }
 
@@ -268,11 +264,11 @@ TEST_F(NetworkTest, ContainerCannotReachTheHostsLoopbackOnlyServices) {
   int pid = Inspect(id)["State"].value("Pid", 0);
   ASSERT_GT(pid, 0);
   std::string ns = "--net=/proc/" + std::to_string(pid) + "/ns/net";
-  for (const std::string& step : {"ip route del local 127.0.0.0/8 dev lo table local",
-                                  "ip route del local 127.0.0.1 dev lo table local",
-                                  "ip route add 127.0.0.0/8 via 10.87.0.1 dev eth0",
-                                  "echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet",
-                                  "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet"}) {
+  for (const char* step : {"ip route del local 127.0.0.0/8 dev lo table local",
+                           "ip route del local 127.0.0.1 dev lo table local",
+                           "ip route add 127.0.0.0/8 via 10.87.0.1 dev eth0",
+                           "echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet",
+                           "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet"}) {
     ProcessResult done = run_process({"/usr/bin/nsenter", ns, "/bin/sh", "-c", step});
     EXPECT_TRUE(done.succeeded()) << step << ": " << done;
   }
@@ -349,4 +345,4 @@ TEST_F(NetworkTest, ManyRunsLeaveTheTableAndLinksAsTheyWere) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

@@ -11,7 +11,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 TEST_F(PythonImageTest, NumpyAndPandasComputeInTheContainer) {
@@ -142,4 +142,4 @@ TEST_F(PythonImageTest, ImageCmdRunsPythonAndItsWorkingDirectoryIsUsed) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

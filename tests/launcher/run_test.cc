@@ -4,7 +4,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 using RunTest = LauncherTest;
@@ -327,4 +327,4 @@ TEST_F(RunTest, MemoryLimitTheHostCannotApplyExits125SayingWhy) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

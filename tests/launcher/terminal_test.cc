@@ -2,9 +2,6 @@
 // window size, and runs berth with the slave as its controlling terminal
 // and stdio, as a shell in a terminal emulator would; it types into the
 // master and reads what the container printed.
-#include <fcntl.h>
-#include <poll.h>
-#include <pty.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -14,7 +11,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 class TerminalTest : public LauncherTest {
@@ -22,15 +19,9 @@ class TerminalTest : public LauncherTest {
   void SetUp() override {
     LauncherTest::SetUp();
     if (HasFatalFailure()) return;
-    int master = -1, slave = -1;
-    struct winsize size = {};
-    size.ws_row = 33;
-    size.ws_col = 111;
-    ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, &size), 0) << strerror(errno);
-    master_.reset(master);
-    slave_.reset(slave);
-    ::fcntl(master, F_SETFD, FD_CLOEXEC);
-    ::fcntl(slave, F_SETFD, FD_CLOEXEC);
+    Pty pty = open_pty(33, 111);
+    master_ = std::move(pty.master);
+    slave_ = std::move(pty.slave);
   }
 
   // berth in its own session on the slave; the test keeps only the master.
@@ -49,19 +40,7 @@ class TerminalTest : public LauncherTest {
   // `from`), the terminal is gone (EIO), or the timeout passes.
   bool ReadUntil(const std::string& until, size_t from = 0,
                  std::chrono::milliseconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      if (seen_.size() > from && seen_.find(until, from) != std::string::npos) return true;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd entry{master_.get(), POLLIN, 0};
-      if (::poll(&entry, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buffer[4096];
-      ssize_t n = ::read(master_.get(), buffer, sizeof buffer);
-      if (n <= 0) return false;
-      seen_.append(buffer, static_cast<size_t>(n));
-    }
+    return read_terminal_until(master_.get(), seen_, until, from, timeout);
   }
   void ReadToEnd(std::chrono::milliseconds timeout = 10s) {
     ReadUntil("\x01never\x02", 0, timeout);
@@ -142,4 +121,4 @@ TEST_F(TerminalTest, TtyWithoutInteractiveStillShowsOutput) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

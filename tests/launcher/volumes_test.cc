@@ -7,7 +7,7 @@
 
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 namespace fs = std::filesystem;
@@ -151,4 +151,4 @@ TEST_F(VolumeTest, InspectShowsTheVolumes) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest

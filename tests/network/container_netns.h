@@ -1,7 +1,7 @@
 // Test helpers for the bridge network: a "container" network namespace held
 // by a forked child (so it goes away when the child is killed, as a real
-// container's does), sockets made inside such a namespace, and running a
-// command to look at the kernel's view.
+// container's does), and sockets made inside such a namespace. Commands
+// that look at the kernel's view run with tests/support's run_shell.
 #pragma once
 
 #include <fcntl.h>
@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -91,24 +90,6 @@ inline UniqueFd socket_in(int netns_fd, int type) {
     if (::setns(netns_fd, CLONE_NEWNET) == 0)
       result.reset(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
   }).join();
-  return result;
-}
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs command with sh in the calling thread's network namespace.
-inline CommandResult run(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
 

@@ -15,12 +15,13 @@
 #include "container_netns.h"
 #include "core/files.h"
 #include "private_netns.h"
+#include "support/process.h"
 
 namespace berth::network {
 namespace {
 
 using nettest::ContainerNetns;
-using nettest::run;
+using test::run_shell;
 
 #define ASSERT_OK(expr)                                            \
   do {                                                             \
@@ -38,11 +39,7 @@ BridgeSpec test_bridge(const std::string& subnet = "10.87.0.0/16") {
 
 Ipv4 ip(const std::string& text) { return Ipv4::parse(text).value(); }
 
-class LinkTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_EQ(netns_.error(), "") << "needs root"; }
-  nettest::PrivateNetns netns_;
-};
+using LinkTest = nettest::NetnsTest;
 
 // Connects a socket of netns_fd's namespace (or the test's, with -1) to
 // address:port, waiting up to two seconds. Returns "" or what went wrong.
@@ -87,35 +84,35 @@ TEST_F(LinkTest, EnsureBridgeCreatesAnAddressedBridgeThatIsUp) {
   const BridgeSpec bridge = test_bridge();
   ASSERT_OK(ensure_bridge(bridge));
 
-  auto link = run("ip -d link show berth-test0");
-  EXPECT_EQ(link.exit_code, 0) << link.output;
-  EXPECT_TRUE(contains(link.output, "bridge")) << link.output;
-  EXPECT_TRUE(contains(link.output, ",UP")) << link.output;
-  auto address = run("ip -4 addr show dev berth-test0");
-  EXPECT_TRUE(contains(address.output, "inet 10.87.0.1/16")) << address.output;
+  auto link = run_shell("ip -d link show berth-test0");
+  EXPECT_EQ(link.exit_code, 0) << link.out;
+  EXPECT_TRUE(contains(link.out, "bridge")) << link.out;
+  EXPECT_TRUE(contains(link.out, ",UP")) << link.out;
+  auto address = run_shell("ip -4 addr show dev berth-test0");
+  EXPECT_TRUE(contains(address.out, "inet 10.87.0.1/16")) << address.out;
   auto localnet = read_file("/proc/sys/net/ipv4/conf/berth-test0/route_localnet");
   ASSERT_TRUE(localnet) << localnet.error().message();
   EXPECT_EQ(*localnet, "1\n");
   // No IPv6 link-local chatter (where the kernel does IPv6 on links at all).
-  auto ipv6 = run("ip -6 addr show dev berth-test0");
-  EXPECT_FALSE(contains(ipv6.output, "inet6")) << ipv6.output;
+  auto ipv6 = run_shell("ip -6 addr show dev berth-test0");
+  EXPECT_FALSE(contains(ipv6.out, "inet6")) << ipv6.out;
 
   // Idempotent: a second call changes nothing and fails on nothing.
   ASSERT_OK(ensure_bridge(bridge));
-  auto again = run("ip -4 addr show dev berth-test0");
-  EXPECT_EQ(again.output, address.output);
+  auto again = run_shell("ip -4 addr show dev berth-test0");
+  EXPECT_EQ(again.out, address.out);
 }
 
 TEST_F(LinkTest, EnsureBridgeFinishesAHalfSetUpBridge) {
-  ASSERT_EQ(run("ip link add berth-test0 type bridge").exit_code, 0);
+  ASSERT_EQ(run_shell("ip link add berth-test0 type bridge").exit_code, 0);
   ASSERT_OK(ensure_bridge(test_bridge()));
-  auto link = run("ip -4 addr show dev berth-test0");
-  EXPECT_TRUE(contains(link.output, "inet 10.87.0.1/16")) << link.output;
-  EXPECT_TRUE(contains(link.output, ",UP")) << link.output;
+  auto link = run_shell("ip -4 addr show dev berth-test0");
+  EXPECT_TRUE(contains(link.out, "inet 10.87.0.1/16")) << link.out;
+  EXPECT_TRUE(contains(link.out, ",UP")) << link.out;
 }
 
 TEST_F(LinkTest, EnsureBridgeRefusesALinkOfThatNameThatIsNotABridge) {
-  ASSERT_EQ(run("ip link add berth-test0 type veth peer name other0").exit_code, 0);
+  ASSERT_EQ(run_shell("ip link add berth-test0 type veth peer name other0").exit_code, 0);
   auto status = ensure_bridge(test_bridge());
   ASSERT_FALSE(status);
   EXPECT_TRUE(contains(status.error().message(), "berth-test0 exists and is not a bridge"))
@@ -124,19 +121,19 @@ TEST_F(LinkTest, EnsureBridgeRefusesALinkOfThatNameThatIsNotABridge) {
 }
 
 TEST_F(LinkTest, EnsureBridgeRefusesASubnetOverlappingAnotherLinksAddress) {
-  ASSERT_EQ(run("ip link add other0 type veth peer name other1").exit_code, 0);
-  ASSERT_EQ(run("ip addr add 10.87.5.1/24 dev other0").exit_code, 0);
+  ASSERT_EQ(run_shell("ip link add other0 type veth peer name other1").exit_code, 0);
+  ASSERT_EQ(run_shell("ip addr add 10.87.5.1/24 dev other0").exit_code, 0);
   auto status = ensure_bridge(test_bridge());
   ASSERT_FALSE(status);
   EXPECT_TRUE(contains(status.error().message(),
                        "subnet 10.87.0.0/16 overlaps the address 10.87.5.1/24 of link other0"))
       << status.error().message();
-  EXPECT_NE(run("ip link show berth-test0").exit_code, 0) << "a refused bridge was created";
+  EXPECT_NE(run_shell("ip link show berth-test0").exit_code, 0) << "a refused bridge was created";
 }
 
 TEST_F(LinkTest, EnsureBridgeRefusesASubnetOverlappingARouteOnAnotherLink) {
-  ASSERT_EQ(run("ip link add other0 type veth peer name other1 && ip link set other0 up && "
-                "ip link set other1 up && ip route add 10.80.0.0/12 dev other0")
+  ASSERT_EQ(run_shell("ip link add other0 type veth peer name other1 && ip link set other0 up && "
+                      "ip link set other1 up && ip route add 10.80.0.0/12 dev other0")
                 .exit_code,
             0);
   auto status = ensure_bridge(test_bridge());
@@ -145,7 +142,7 @@ TEST_F(LinkTest, EnsureBridgeRefusesASubnetOverlappingARouteOnAnotherLink) {
                        "subnet 10.87.0.0/16 overlaps the route 10.80.0.0/12 on link other0"))
       << status.error().message();
   // A default route is not a conflict.
-  ASSERT_EQ(run("ip route del 10.80.0.0/12 && ip route add default dev other0").exit_code, 0);
+  ASSERT_EQ(run_shell("ip route del 10.80.0.0/12 && ip route add default dev other0").exit_code, 0);
   ASSERT_OK(ensure_bridge(test_bridge()));
 }
 
@@ -164,25 +161,25 @@ TEST_F(LinkTest, ContainerVethIsBridgedConfiguredAndCarriesTraffic) {
   ASSERT_OK(add_container_veth("berth-test0", "veth-c1", container.fd(), "eth0"));
   ASSERT_OK(configure_container_link(container.fd(), "eth0", ip("10.87.0.2"), 16, ip("10.87.0.1")));
 
-  auto host_end = run("ip -d link show veth-c1");
-  EXPECT_TRUE(contains(host_end.output, "master berth-test0")) << host_end.output;
-  EXPECT_TRUE(contains(host_end.output, ",UP")) << host_end.output;
-  auto port = run("bridge -d link show dev veth-c1");
-  EXPECT_TRUE(contains(port.output, "hairpin on")) << port.output;
+  auto host_end = run_shell("ip -d link show veth-c1");
+  EXPECT_TRUE(contains(host_end.out, "master berth-test0")) << host_end.out;
+  EXPECT_TRUE(contains(host_end.out, ",UP")) << host_end.out;
+  auto port = run_shell("bridge -d link show dev veth-c1");
+  EXPECT_TRUE(contains(port.out, "hairpin on")) << port.out;
   auto ports = bridge_ports("berth-test0");
   ASSERT_TRUE(ports) << ports.error().message();
   EXPECT_EQ(*ports, std::vector<std::string>{"veth-c1"});
 
-  auto inside = run(container.enter() + "ip -4 addr show");
-  EXPECT_TRUE(contains(inside.output, "inet 10.87.0.2/16")) << inside.output;
-  EXPECT_TRUE(contains(inside.output, "eth0@")) << inside.output;
-  auto links = run(container.enter() + "ip link show");
-  EXPECT_TRUE(contains(links.output, "lo: <LOOPBACK,UP")) << links.output;
-  EXPECT_TRUE(contains(links.output, "eth0@if")) << links.output;
-  auto routes = run(container.enter() + "ip -4 route show");
-  EXPECT_TRUE(contains(routes.output, "default via 10.87.0.1 dev eth0")) << routes.output;
-  auto ipv6 = run(container.enter() + "ip -6 addr show dev eth0");
-  EXPECT_FALSE(contains(ipv6.output, "inet6")) << ipv6.output;
+  auto inside = run_shell(container.enter() + "ip -4 addr show");
+  EXPECT_TRUE(contains(inside.out, "inet 10.87.0.2/16")) << inside.out;
+  EXPECT_TRUE(contains(inside.out, "eth0@")) << inside.out;
+  auto links = run_shell(container.enter() + "ip link show");
+  EXPECT_TRUE(contains(links.out, "lo: <LOOPBACK,UP")) << links.out;
+  EXPECT_TRUE(contains(links.out, "eth0@if")) << links.out;
+  auto routes = run_shell(container.enter() + "ip -4 route show");
+  EXPECT_TRUE(contains(routes.out, "default via 10.87.0.1 dev eth0")) << routes.out;
+  auto ipv6 = run_shell(container.enter() + "ip -6 addr show dev eth0");
+  EXPECT_FALSE(contains(ipv6.out, "inet6")) << ipv6.out;
 
   // Host -> container and container -> bridge address.
   uint16_t port_number = 0;
@@ -193,7 +190,7 @@ TEST_F(LinkTest, ContainerVethIsBridgedConfiguredAndCarriesTraffic) {
   ASSERT_TRUE(on_host);
   EXPECT_EQ(tcp_connect(container.fd(), ip("10.87.0.1"), port_number), "");
   // Container -> a host address outside the subnet: through the default route.
-  ASSERT_EQ(run("ip link set lo up && ip addr add 10.99.0.1/32 dev lo").exit_code, 0);
+  ASSERT_EQ(run_shell("ip link set lo up && ip addr add 10.99.0.1/32 dev lo").exit_code, 0);
   UniqueFd beyond = tcp_listen(-1, ip("10.99.0.1"), &port_number);
   ASSERT_TRUE(beyond);
   EXPECT_EQ(tcp_connect(container.fd(), ip("10.99.0.1"), port_number), "");
@@ -214,7 +211,7 @@ TEST_F(LinkTest, HostEndGoesWithTheContainersNetns) {
     if (!ports.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(ports.empty()) << ports.size() << " ports left, first " << ports[0];
-  EXPECT_NE(run("ip link show veth-c1").exit_code, 0);
+  EXPECT_NE(run_shell("ip link show veth-c1").exit_code, 0);
 }
 
 TEST_F(LinkTest, FailedVethCreationLeavesNothingBehind) {
@@ -232,20 +229,21 @@ TEST_F(LinkTest, FailedVethCreationLeavesNothingBehind) {
   ASSERT_FALSE(bad_fd);
   EXPECT_TRUE(contains(bad_fd.error().message(), "create veth veth-c1 with peer eth0"))
       << bad_fd.error().message();
-  EXPECT_NE(run("ip link show veth-c1").exit_code, 0);
+  EXPECT_NE(run_shell("ip link show veth-c1").exit_code, 0);
 
   // The container already has an eth0: refused, the container's link kept.
-  ASSERT_EQ(run(container.enter() + "ip link add eth0 type veth peer name eth1").exit_code, 0);
+  ASSERT_EQ(run_shell(container.enter() + "ip link add eth0 type veth peer name eth1").exit_code,
+            0);
   auto taken = add_container_veth("berth-test0", "veth-c1", container.fd(), "eth0");
   ASSERT_FALSE(taken);
-  EXPECT_NE(run("ip link show veth-c1").exit_code, 0);
-  EXPECT_EQ(run(container.enter() + "ip link show eth0").exit_code, 0);
+  EXPECT_NE(run_shell("ip link show veth-c1").exit_code, 0);
+  EXPECT_EQ(run_shell(container.enter() + "ip link show eth0").exit_code, 0);
 
   // The host name is taken: refused, and the existing link is not deleted.
-  ASSERT_EQ(run("ip link add veth-c1 type veth peer name veth-c1p").exit_code, 0);
+  ASSERT_EQ(run_shell("ip link add veth-c1 type veth peer name veth-c1p").exit_code, 0);
   auto host_taken = add_container_veth("berth-test0", "veth-c1", container.fd(), "eth9");
   ASSERT_FALSE(host_taken);
-  EXPECT_EQ(run("ip link show veth-c1").exit_code, 0);
+  EXPECT_EQ(run_shell("ip link show veth-c1").exit_code, 0);
 
   auto bad_name = add_container_veth("berth-test0", "a/b", container.fd(), "eth9");
   ASSERT_FALSE(bad_name);
@@ -267,10 +265,10 @@ TEST_F(LinkTest, ConfiguringAMissingContainerLinkNamesItAndTheNetns) {
 
 TEST_F(LinkTest, DeleteLinkDeletesAndAcceptsAMissingLink) {
   ASSERT_OK(delete_link("missing0"));
-  ASSERT_EQ(run("ip link add gone0 type veth peer name gone1").exit_code, 0);
+  ASSERT_EQ(run_shell("ip link add gone0 type veth peer name gone1").exit_code, 0);
   ASSERT_OK(delete_link("gone0"));
-  EXPECT_NE(run("ip link show gone0").exit_code, 0);
-  EXPECT_NE(run("ip link show gone1").exit_code, 0);
+  EXPECT_NE(run_shell("ip link show gone0").exit_code, 0);
+  EXPECT_NE(run_shell("ip link show gone1").exit_code, 0);
 }
 
 TEST_F(LinkTest, BridgePortsOfAMissingBridgeIsEmpty) {

@@ -22,33 +22,24 @@
 
 #include "launcher/network/conntrack.h"
 #include "private_netns.h"
+#include "support/files.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 namespace berth::network {
 namespace {
 
 constexpr const char* kBridge = "berthnft0";
 
-struct Shell {
-  int status;
-  std::string output;
-};
+using test::ProcessResult;
 
 // Runs a command (in this thread's netns: the child inherits it).
-Shell sh(const std::string& command) {
-  Shell result{-1, ""};
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  result.status = ::pclose(pipe);
-  return result;
-}
+ProcessResult sh(const std::string& command) { return test::run_shell(command); }
 
 #define SH(command)                                                            \
   do {                                                                         \
-    Shell sh_result_ = sh(command);                                            \
-    ASSERT_EQ(sh_result_.status, 0) << (command) << ": " << sh_result_.output; \
+    ProcessResult sh_result_ = sh(command);                                    \
+    ASSERT_EQ(sh_result_.exit_code, 0) << (command) << ": " << sh_result_.out; \
   } while (0)
 
 Ipv4 ip(const char* text) { return Ipv4::parse(text).value(); }
@@ -64,20 +55,20 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-class NftTest : public ::testing::Test {
+class NftTest : public nettest::NetnsTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(netns_.error(), "");
+    NetnsTest::SetUp();
+    if (HasFatalFailure()) return;
     SH("ip link set lo up");
   }
-  nettest::PrivateNetns netns_;
 };
 
 TEST_F(NftTest, EnsureCreatesTheTableOnceWithItsChainsAndMaps) {
   Status made = ensure_nat_table(kBridge, subnet());
   ASSERT_TRUE(made) << made.error().message();
-  Shell listing = sh(std::string("nft list table ip ") + kBridge);
-  ASSERT_EQ(listing.status, 0) << listing.output;
+  ProcessResult listing = sh(std::string("nft list table ip ") + kBridge);
+  ASSERT_EQ(listing.exit_code, 0) << listing.out;
   for (const char* expected :
        {"map tcp_any",
         "map udp_any",
@@ -102,18 +93,18 @@ TEST_F(NftTest, EnsureCreatesTheTableOnceWithItsChainsAndMaps) {
         "oifname \"berthnft0\" drop",
         "type filter hook prerouting priority raw",
         "iifname != \"lo\" ip daddr 127.0.0.0/8 drop"})
-    EXPECT_NE(listing.output.find(expected), std::string::npos)
+    EXPECT_NE(listing.out.find(expected), std::string::npos)
         << "missing \"" << expected << "\" in\n"
-        << listing.output;
+        << listing.out;
 
   ASSERT_TRUE(add_port_mappings(kBridge, {mapping(Protocol::Tcp, {}, 8080, "10.88.0.2", 80)}));
-  Shell before = sh(std::string("nft list table ip ") + kBridge);
+  ProcessResult before = sh(std::string("nft list table ip ") + kBridge);
   Status again = ensure_nat_table(kBridge, subnet());
   ASSERT_TRUE(again) << again.error().message();
   // Unchanged, element included: no rule added twice, nothing reset.
-  EXPECT_EQ(sh(std::string("nft list table ip ") + kBridge).output, before.output);
-  EXPECT_NE(before.output.find("8080 : 10.88.0.2 . 80"), std::string::npos) << before.output;
-  EXPECT_EQ(sh(std::string("nft -a list table ip ") + kBridge + " | grep -c masquerade").output,
+  EXPECT_EQ(sh(std::string("nft list table ip ") + kBridge).out, before.out);
+  EXPECT_NE(before.out.find("8080 : 10.88.0.2 . 80"), std::string::npos) << before.out;
+  EXPECT_EQ(sh(std::string("nft -a list table ip ") + kBridge + " | grep -c masquerade").out,
             "3\n");
 }
 
@@ -132,9 +123,9 @@ TEST_F(NftTest, MappingsRoundTripThroughTheMaps) {
   std::vector<PortMapping> sorted = mappings;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(*listed, sorted);
-  Shell udp_addr = sh(std::string("nft list map ip ") + kBridge + " udp_addr");
-  EXPECT_NE(udp_addr.output.find("192.0.2.1 . 5354 : 10.88.0.3 . 5000"), std::string::npos)
-      << udp_addr.output;
+  ProcessResult udp_addr = sh(std::string("nft list map ip ") + kBridge + " udp_addr");
+  EXPECT_NE(udp_addr.out.find("192.0.2.1 . 5354 : 10.88.0.3 . 5000"), std::string::npos)
+      << udp_addr.out;
 
   Status removed = remove_port_mappings(kBridge, {mappings[0], mappings[3]});
   ASSERT_TRUE(removed) << removed.error().message();
@@ -169,18 +160,18 @@ TEST_F(NftTest, ElementsReadTheSameThroughNftAndThroughNetlink) {
   EXPECT_EQ(*listed, by_nft);
   Status removed = remove_port_mappings(kBridge, by_nft);
   ASSERT_TRUE(removed) << removed.error().message();
-  EXPECT_EQ(sh("nft list table ip " + std::string(kBridge) + " | grep -c elements").output, "0\n");
+  EXPECT_EQ(sh("nft list table ip " + std::string(kBridge) + " | grep -c elements").out, "0\n");
 
   ASSERT_TRUE(add_port_mappings(kBridge, by_nft));
-  Shell json = sh("nft -j list table ip " + std::string(kBridge));
+  ProcessResult json = sh("nft -j list table ip " + std::string(kBridge));
   for (const char* expected :
        {R"("name": "tcp_any", "table": "berthnft0", "type": "inet_service", "handle": )",
         R"("elem": [[8080, {"concat": ["10.88.0.2", 80]}]])",
         R"("elem": [[65535, {"concat": ["10.88.0.254", 1]}]])",
         R"("elem": [[{"concat": ["127.0.0.1", 8081]}, {"concat": ["10.88.0.3", 8000]}]])",
         R"("elem": [[{"concat": ["192.0.2.1", 5354]}, {"concat": ["10.88.0.3", 65534]}]])"})
-    EXPECT_NE(json.output.find(expected), std::string::npos) << "missing " << expected << " in\n"
-                                                             << json.output;
+    EXPECT_NE(json.out.find(expected), std::string::npos) << "missing " << expected << " in\n"
+                                                          << json.out;
   // nft deletes what berth made.
   SH("nft delete element" + table + "tcp_addr '{ 127.0.0.1 . 8081 }'");
   SH("nft delete element" + table + "udp_any '{ 65535 }'");
@@ -256,7 +247,7 @@ TEST_F(NftTest, DeleteTableIsIdempotent) {
   ASSERT_TRUE(ensure_nat_table(kBridge, subnet()));
   Status deleted = delete_nat_table(kBridge);
   ASSERT_TRUE(deleted) << deleted.error().message();
-  EXPECT_EQ(sh("nft list tables").output, "");
+  EXPECT_EQ(sh("nft list tables").out, "");
   EXPECT_TRUE(delete_nat_table(kBridge));
 }
 
@@ -311,19 +302,15 @@ TEST_F(NftTest, Timings) {
 // publishing must not pay for the size of other tables, and the maps must
 // work the same next to them.
 TEST_F(NftTest, TimingsNextToAnotherTableOf2000Rules) {
-  char path[] = "/tmp/berth-nft-other-XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
   std::string rules = "add table ip other\nadd chain ip other forward\n";
   for (int i = 0; i < 2000; ++i)
     rules += "add rule ip other forward ip saddr 10.1." + std::to_string(i / 250) + "." +
              std::to_string(i % 250) + " tcp dport " + std::to_string(1000 + i) + " accept\n";
-  ASSERT_EQ(::write(fd, rules.data(), rules.size()), static_cast<ssize_t>(rules.size()));
-  ::close(fd);
-  Shell loaded = sh(std::string("nft -f ") + path);
-  ::unlink(path);
-  ASSERT_EQ(loaded.status, 0) << loaded.output;
-  EXPECT_EQ(sh("nft list chain ip other forward | grep -c accept").output, "2000\n");
+  test::TempDir dir("berth-nft-other");
+  test::write_file(dir / "rules.nft", rules);
+  ProcessResult loaded = sh("nft -f " + (dir / "rules.nft"));
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.out;
+  EXPECT_EQ(sh("nft list chain ip other forward | grep -c accept").out, "2000\n");
 
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(ensure_nat_table(kBridge, subnet()));
@@ -348,7 +335,7 @@ TEST_F(NftTest, TimingsNextToAnotherTableOf2000Rules) {
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(*listed, sorted);
   EXPECT_NE(sh(std::string("nft list map ip ") + kBridge + " tcp_addr")
-                .output.find("127.0.0.1 . 8081 : 10.88.0.3 . 8000"),
+                .out.find("127.0.0.1 . 8081 : 10.88.0.3 . 8000"),
             std::string::npos);
   start = std::chrono::steady_clock::now();
   Status removed = remove_port_mappings(kBridge, mappings);
@@ -357,7 +344,7 @@ TEST_F(NftTest, TimingsNextToAnotherTableOf2000Rules) {
   EXPECT_TRUE(list_port_mappings(kBridge)->empty());
   std::printf("next to 2000 rules: add four %.2f ms, list %.2f ms, remove four %.2f ms\n", add_four,
               list, remove_four);
-  EXPECT_EQ(sh("nft list chain ip other forward | grep -c accept").output, "2000\n");
+  EXPECT_EQ(sh("nft list chain ip other forward | grep -c accept").out, "2000\n");
 }
 
 }  // namespace

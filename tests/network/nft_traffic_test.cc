@@ -20,6 +20,7 @@
 #include "core/unique_fd.h"
 #include "launcher/network/nft.h"
 #include "private_netns.h"
+#include "support/process.h"
 
 namespace berth::network {
 namespace {
@@ -27,17 +28,11 @@ namespace {
 constexpr const char* kBridge = "berthnft0";
 constexpr int kTimeoutMs = 700;
 
-int run(const std::string& command, std::string* output = nullptr) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return -1;
-  char buffer[4096];
-  size_t n;
-  std::string text;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
-  if (output) *output = text;
-  int status = ::pclose(pipe);
-  if (status != 0) ADD_FAILURE() << command << ": " << text;
-  return status;
+// Runs a command (in this thread's netns); its exit status, a failure if not 0.
+int run(const std::string& command) {
+  test::ProcessResult result = test::run_shell(command);
+  if (!result.succeeded()) ADD_FAILURE() << command << ": " << result;
+  return result.exit_code;
 }
 
 // A named netns for the container, deleted with the object.
@@ -139,10 +134,11 @@ std::optional<std::string> udp_reaches(int netns, const char* ip, uint16_t port,
   return peer_of(peer);
 }
 
-class NftTrafficTest : public ::testing::Test {
+class NftTrafficTest : public nettest::NetnsTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(netns_.error(), "");
+    NetnsTest::SetUp();
+    if (HasFatalFailure()) return;
     const std::string& ctr = container_.name();
     for (const std::string& command :
          {std::string("ip link set lo up"),
@@ -176,7 +172,6 @@ class NftTrafficTest : public ::testing::Test {
         {PortMapping{host, host_port, Ipv4::parse("10.88.0.2").value(), container_port, protocol}});
   }
 
-  nettest::PrivateNetns netns_;
   ContainerNetns container_;
 };
 

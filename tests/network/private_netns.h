@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/unique_fd.h"
+#include "support/leak_check.h"
 
 namespace berth::nettest {
 
@@ -37,10 +38,31 @@ class PrivateNetns {
 
   // "" when the namespace was made.
   const std::string& error() const { return error_; }
+  // The namespace the thread came from (the host's).
+  int original_fd() const { return original_.get(); }
 
  private:
   UniqueFd original_;
   std::string error_;
+};
+
+// The network suite's fixture: the test runs in a PrivateNetns, and the
+// namespace it came from must be as it was afterwards (tests/support's
+// LeakCheck): no link, nftables table, berth0 lease or DNAT element more.
+// What the modules make must land in the test's namespace only, also from
+// a thread of theirs or a child process.
+class NetnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(netns_.error(), "") << "needs root";
+    leaks_ =
+        test::LeakCheck({.netns = test::NetnsScope{
+                             .fd = netns_.original_fd(), .link_prefix = "", .nft_tables = true}});
+  }
+  void TearDown() override { leaks_.expect_nothing_left(); }
+
+  PrivateNetns netns_;
+  test::LeakCheck leaks_;
 };
 
 }  // namespace berth::nettest

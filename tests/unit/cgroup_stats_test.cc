@@ -13,6 +13,7 @@
 
 #include "container/events.h"
 #include "core/unique_fd.h"
+#include "support/temp_dir.h"
 
 namespace berth::linux {
 namespace {
@@ -29,13 +30,6 @@ constexpr const char* kCpusetJson =
 
 class CgroupStatsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/berth-cgroup-stats-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   void Write(const std::string& name, const std::string& content) {
     std::filesystem::create_directories(std::filesystem::path(dir_ + "/" + name).parent_path());
     std::ofstream(dir_ + "/" + name) << content;
@@ -101,7 +95,8 @@ class CgroupStatsTest : public ::testing::Test {
     return stats ? "" : stats.error().message();
   }
 
-  std::string dir_;
+  test::TempDir temp_{"berth-cgroup-stats-test"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(CgroupStatsTest, FlatKeyedFilesParseToTheirKeys) {

@@ -1,10 +1,12 @@
 // A forked child for unit tests that change process-wide state
 // (capabilities, seccomp, rlimits): the test body runs in the child, so the
-// test binary itself keeps its privileges.
+// test binary itself keeps its privileges. (The suites' process helpers are
+// tests/support's; this one runs a function, not a program.)
 #pragma once
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +53,21 @@ inline ChildOutcome run_in_child(const std::function<std::string()>& body) {
     outcome.report += fmt::format(" (child killed by signal {})", WTERMSIG(status));
   }
   return outcome;
+}
+
+// Loads filter (a linux::SeccompFilter) in a forked child under
+// no_new_privs, as the container init does, then runs probe there with the
+// listener fd that load() returned (invalid without a NOTIFY rule).
+template <typename Filter>
+ChildOutcome load_in_child(Filter& filter,
+                           const std::function<std::string(const UniqueFd& listener)>& probe) {
+  return run_in_child([&]() -> std::string {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+      return std::string("prctl(PR_SET_NO_NEW_PRIVS): ") + strerror(errno);
+    auto listener = filter.load();
+    if (!listener) return listener.error().message();
+    return probe(*listener);
+  });
 }
 
 }  // namespace berth::unit_test

@@ -32,7 +32,7 @@ namespace {
 
 using nlohmann::json;
 using unit_test::ChildOutcome;
-using unit_test::run_in_child;
+using unit_test::load_in_child;
 
 std::vector<std::string> default_caps_plus(const std::vector<std::string>& extra) {
   std::vector<std::string> caps = docker_default_capabilities();
@@ -307,11 +307,7 @@ TEST(DockerSeccomp, LoadedFilterAnswersAsDockersDoes) {
   ASSERT_TRUE(spec) << spec.error().message();
   auto filter = linux::SeccompFilter::compile(*spec->linux->seccomp);
   ASSERT_TRUE(filter) << filter.error().message();
-  ChildOutcome outcome = run_in_child([&]() -> std::string {
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-      return std::string("prctl(PR_SET_NO_NEW_PRIVS): ") + strerror(errno);
-    auto listener = filter->load();
-    if (!listener) return listener.error().message();
+  ChildOutcome outcome = load_in_child(*filter, [&](const UniqueFd&) {
     std::string report;
     errno = 0;
     expect_call(report, "getppid", ::syscall(SYS_getppid), 0);

@@ -17,6 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "support/files.h"
+#include "support/temp_dir.h"
+
 namespace berth::image {
 namespace {
 
@@ -89,16 +92,8 @@ void write_archive(const std::string& path, const std::vector<Entry>& entries,
   archive_write_free(a);
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using test::read_file;
+using test::write_file;
 
 std::string sha256_of(const std::string& data) {
   unsigned char sum[EVP_MAX_MD_SIZE];
@@ -123,7 +118,7 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
     struct stat st;
     if (::lstat(e.path().c_str(), &st) < 0) continue;
     std::string data;
-    if (S_ISREG(st.st_mode)) data = read_all(e.path());
+    if (S_ISREG(st.st_mode)) data = read_file(e.path());
     if (S_ISLNK(st.st_mode)) data = fs::read_symlink(e.path());
     out[e.path()] = fmt::format("{:o} {}:{} n{} {} {}", st.st_mode, st.st_uid, st.st_gid,
                                 st.st_nlink, st.st_size, data);
@@ -136,19 +131,15 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
 class ExtractTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/berth-extract-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    tmp_ = pattern;
-    root_ = tmp_ + "/root";
+    root_ = tmp_ / "root";
     layer_ = root_ + "/layer";
-    archive_ = tmp_ + "/archive.tar";
+    archive_ = tmp_ / "archive.tar";
     fs::create_directories(layer_);
     fs::create_directories(root_ + "/sentinel");
     fs::create_directories(root_ + "/outside");
-    write_text(root_ + "/sentinel/file", "sentinel");
-    write_text(root_ + "/outside/target", "outside");
+    write_file(root_ + "/sentinel/file", "sentinel");
+    write_file(root_ + "/outside/target", "outside");
   }
-  void TearDown() override { fs::remove_all(tmp_); }
 
   Result<ExtractStats> extract(const std::vector<Entry>& entries, Filter filter = Filter::None) {
     write_archive(archive_, entries, filter);
@@ -186,7 +177,8 @@ class ExtractTest : public ::testing::Test {
     return st;
   }
 
-  std::string tmp_, root_, layer_, archive_;
+  test::TempDir tmp_{"berth-extract-test"};
+  std::string root_, layer_, archive_;
 };
 
 // A v2 vfs_cap_data granting cap_net_raw (ping's file capability).
@@ -224,8 +216,8 @@ TEST_F(ExtractTest, ExtractsTreeWithContentsOwnersModesTimesDevicesAndXattrs) {
   EXPECT_EQ(stats->entries, 15u);
   EXPECT_EQ(stats->bytes, 20 + 9 + 7 + 11 + big.size());
 
-  EXPECT_EQ(read_all(path("etc/hosts")), "127.0.0.1 localhost\n");
-  EXPECT_EQ(read_all(path("deep/a/b/file")), big);
+  EXPECT_EQ(read_file(path("etc/hosts")), "127.0.0.1 localhost\n");
+  EXPECT_EQ(read_file(path("deep/a/b/file")), big);
   struct stat st = lstat_of("etc/hosts");
   EXPECT_EQ(st.st_uid, 1000u);
   EXPECT_EQ(st.st_gid, 1001u);
@@ -264,7 +256,7 @@ TEST_F(ExtractTest, ExtractsGzipZstdAndXzLayers) {
     fs::create_directory(layer_);
     auto stats = extract({dir("etc/"), file("etc/os-release", "ID=debian\n")}, filter);
     ASSERT_TRUE(stats.has_value()) << stats.error().message();
-    EXPECT_EQ(read_all(path("etc/os-release")), "ID=debian\n");
+    EXPECT_EQ(read_file(path("etc/os-release")), "ID=debian\n");
     EXPECT_EQ(stats->entries, 2u);
     EXPECT_EQ(stats->bytes, 10u);
   }
@@ -274,7 +266,7 @@ TEST_F(ExtractTest, DigestIsSha256OfTheStoredBlob) {
   write_archive(archive_, {file("a", "alpha"), file("b", std::string(100000, 'b'))}, Filter::Gzip);
   auto stats = extract_layer_file(archive_, layer_);
   ASSERT_TRUE(stats.has_value()) << stats.error().message();
-  EXPECT_EQ(stats->input_digest, sha256_of(read_all(archive_)));
+  EXPECT_EQ(stats->input_digest, sha256_of(read_file(archive_)));
 }
 
 TEST_F(ExtractTest, DigestCoversBytesAfterTheEndOfArchive) {
@@ -282,12 +274,12 @@ TEST_F(ExtractTest, DigestCoversBytesAfterTheEndOfArchive) {
   std::ofstream(archive_, std::ios::binary | std::ios::app) << std::string(3 << 20, '\0');
   auto stats = extract_layer_file(archive_, layer_);
   ASSERT_TRUE(stats.has_value()) << stats.error().message();
-  EXPECT_EQ(stats->input_digest, sha256_of(read_all(archive_)));
+  EXPECT_EQ(stats->input_digest, sha256_of(read_file(archive_)));
 }
 
 TEST_F(ExtractTest, ReaderInSmallBlocksGivesTheSameTreeAndDigest) {
   write_archive(archive_, {file("a", "alpha"), file("b", std::string(100000, 'b'))});
-  std::string blob = read_all(archive_);
+  std::string blob = read_file(archive_);
   size_t offset = 0;
   LayerReader reader = [&]() -> Result<std::span<const std::byte>> {
     size_t n = std::min<size_t>(7, blob.size() - offset);
@@ -299,7 +291,7 @@ TEST_F(ExtractTest, ReaderInSmallBlocksGivesTheSameTreeAndDigest) {
   ASSERT_TRUE(stats.has_value()) << stats.error().message();
   EXPECT_EQ(stats->input_digest, sha256_of(blob));
   EXPECT_EQ(offset, blob.size());
-  EXPECT_EQ(read_all(path("b")), std::string(100000, 'b'));
+  EXPECT_EQ(read_file(path("b")), std::string(100000, 'b'));
 }
 
 TEST_F(ExtractTest, ReportsTheReadersError) {
@@ -343,12 +335,12 @@ TEST_F(ExtractTest, LaterEntryReplacesEarlierOne) {
                         file("d/kept", "kept"), dir("d/", 0700), file("f", "was a file"), dir("f/"),
                         dir("e/"), symlink("e", "d")});
   ASSERT_TRUE(stats.has_value()) << stats.error().message();
-  EXPECT_EQ(read_all(path("a")), "two");
+  EXPECT_EQ(read_file(path("a")), "two");
   EXPECT_EQ(lstat_of("s").st_mode & S_IFMT, S_IFREG);
-  EXPECT_EQ(read_all(path("s")), "file");
-  EXPECT_EQ(read_all(path("h1")), "shared") << "a replaced hard link must not write its twin";
-  EXPECT_EQ(read_all(path("h2")), "new");
-  EXPECT_EQ(read_all(path("d/kept")), "kept") << "a directory entry updates in place";
+  EXPECT_EQ(read_file(path("s")), "file");
+  EXPECT_EQ(read_file(path("h1")), "shared") << "a replaced hard link must not write its twin";
+  EXPECT_EQ(read_file(path("h2")), "new");
+  EXPECT_EQ(read_file(path("d/kept")), "kept") << "a directory entry updates in place";
   EXPECT_EQ(lstat_of("d").st_mode, S_IFDIR | 0700);
   EXPECT_TRUE(S_ISDIR(lstat_of("f").st_mode));
   EXPECT_TRUE(S_ISLNK(lstat_of("e").st_mode));
@@ -364,17 +356,17 @@ TEST_F(ExtractTest, HardLinkToSymlinkLinksTheSymlinkItself) {
 
 TEST_F(ExtractTest, RefusesToReplaceNonEmptyDirectoryWithFile) {
   expect_refused({dir("d/"), file("d/x", "x"), file("d", "file")}, "d");
-  EXPECT_EQ(read_all(path("d/x")), "x");
+  EXPECT_EQ(read_file(path("d/x")), "x");
 }
 
 TEST_F(ExtractTest, ReplacesSymlinkOutOfTheLayerInsteadOfWritingThroughIt) {
   auto before = outside_layer();
   auto stats = extract({symlink("victim", root_ + "/outside/target"), file("victim", "pwned")});
   ASSERT_TRUE(stats.has_value()) << stats.error().message();
-  EXPECT_EQ(read_all(root_ + "/outside/target"), "outside");
+  EXPECT_EQ(read_file(root_ + "/outside/target"), "outside");
   EXPECT_EQ(outside_layer(), before);
   EXPECT_EQ(lstat_of("victim").st_mode & S_IFMT, S_IFREG);
-  EXPECT_EQ(read_all(path("victim")), "pwned");
+  EXPECT_EQ(read_file(path("victim")), "pwned");
 }
 
 TEST_F(ExtractTest, RefusesDotDotPath) { expect_refused({file("../escape", "x")}, "../escape"); }

@@ -16,21 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace berth::log {
 namespace {
 
 class LogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/berth-log-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    path_ = dir_ + "/runtime.log";
-  }
-  void TearDown() override {
-    configure("", Format::Text, false);
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { configure("", Format::Text, false); }
 
   std::vector<std::string> lines() const {
     std::ifstream in(path_);
@@ -45,8 +38,8 @@ class LogTest : public ::testing::Test {
     return buffer.str();
   }
 
-  std::string dir_;
-  std::string path_;
+  test::TempDir dir_{"berth-log-test"};
+  std::string path_ = dir_ / "runtime.log";
 };
 
 const std::regex kRfc3339Utc(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");

@@ -5,23 +5,18 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "support/files.h"
+#include "support/temp_dir.h"
 
 namespace berth::image {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+std::string read_text(const fs::path& path) { return test::read_file(path); }
+void write_text(const fs::path& path, const std::string& text) { test::write_file(path, text); }
 
 // Many layers with long paths: more than one page if their paths were
 // joined into a "lowerdir=" string as they are.
@@ -31,9 +26,8 @@ class OverlayTest : public ::testing::TestWithParam<OverlayLayers::Lowerdir> {
 
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "mounting overlayfs needs root";
-    char dir[] = "/tmp/berth-overlay-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    root_ = dir;
+    dir_ = test::TempDir("berth-overlay-test");
+    root_ = dir_.path();
     std::string long_name(60, 'l');
     for (int i = 0; i < kLayers; ++i) {
       fs::path layer = root_ / (long_name + std::to_string(i));
@@ -49,12 +43,14 @@ class OverlayTest : public ::testing::TestWithParam<OverlayLayers::Lowerdir> {
     layers_.work = (root_ / "work").string();
   }
 
+  // dir_ goes with the fixture, but not through the overlay, were it
+  // still mounted on merged/.
   void TearDown() override {
     if (root_.empty()) return;
     (void)unmount_overlay((root_ / "merged").string());
-    fs::remove_all(root_);
   }
 
+  test::TempDir dir_;
   fs::path root_;
   OverlayLayers layers_;
 };

@@ -6,9 +6,10 @@
 
 #include <filesystem>
 
-#include "launcher/run_options.h"
 #include "launcher/network/leases.h"
 #include "launcher/network/ports.h"
+#include "launcher/run_options.h"
+#include "support/temp_dir.h"
 
 namespace berth {
 namespace {
@@ -37,16 +38,17 @@ TEST(Publish, ParsesDockersForms) {
 }
 
 TEST(Publish, NamesWhatIsWrong) {
-  EXPECT_EQ(publish_error("80:70000"), "-p 80:70000: invalid container port \"70000\" (1-65535)");
-  EXPECT_EQ(publish_error("80:8x"), "-p 80:8x: invalid container port \"8x\"");
-  EXPECT_EQ(publish_error("0:80"), "-p 0:80: invalid host port \"0\" (1-65535)");
-  EXPECT_EQ(publish_error("8000-8010:80"), "-p 8000-8010:80: port ranges are not supported");
-  EXPECT_EQ(publish_error("80/sctp"), "-p 80/sctp: unknown protocol \"sctp\" (tcp or udp)");
-  EXPECT_EQ(publish_error("[::1]:80:80"), "-p [::1]:80:80: IPv6 host addresses are not supported");
-  EXPECT_EQ(publish_error("1.2.3:80:80"), "-p 1.2.3:80:80: \"1.2.3\" is not an IPv4 address");
-  EXPECT_EQ(publish_error("a:b:c:d"),
-            "-p a:b:c:d: expected [IP:]HOSTPORT:CTRPORT[/tcp|udp] or CTRPORT");
-  EXPECT_EQ(publish_error(""), "-p : invalid container port \"\" (1-65535)");
+  const std::pair<const char*, const char*> refused[] = {
+      {"80:70000", "-p 80:70000: invalid container port \"70000\" (1-65535)"},
+      {"80:8x", "-p 80:8x: invalid container port \"8x\""},
+      {"0:80", "-p 0:80: invalid host port \"0\" (1-65535)"},
+      {"8000-8010:80", "-p 8000-8010:80: port ranges are not supported"},
+      {"80/sctp", "-p 80/sctp: unknown protocol \"sctp\" (tcp or udp)"},
+      {"[::1]:80:80", "-p [::1]:80:80: IPv6 host addresses are not supported"},
+      {"1.2.3:80:80", "-p 1.2.3:80:80: \"1.2.3\" is not an IPv4 address"},
+      {"a:b:c:d", "-p a:b:c:d: expected [IP:]HOSTPORT:CTRPORT[/tcp|udp] or CTRPORT"},
+      {"", "-p : invalid container port \"\" (1-65535)"}};
+  for (const auto& [flag, message] : refused) EXPECT_EQ(publish_error(flag), message);
 }
 
 TEST(Publish, AllExposedPortsButThoseAlreadyPublished) {
@@ -94,13 +96,8 @@ TEST(HostPorts, DescribedAsDockerDoes) {
 
 class LeaseFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/berth-leases-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  test::TempDir temp_{"berth-leases"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(LeaseFileTest, HandsOutTheLowestFreeAddressAndRoundTrips) {

@@ -24,14 +24,14 @@
 #include <vector>
 
 #include "child_process.h"
-#include "core/defer.h"
 #include "core/files.h"
+#include "support/temp_dir.h"
 
 namespace berth::linux {
 namespace {
 
 using berth::unit_test::ChildOutcome;
-using berth::unit_test::run_in_child;
+using berth::unit_test::load_in_child;
 
 using spec::SeccompAction;
 using spec::SeccompArg;
@@ -245,18 +245,6 @@ TEST(SeccompFilter, ErrnoRetBeyondSixteenBitsNamesTheRule) {
       "linux.seccomp.syscalls[1]: errnoRet 70000 does not fit in the 16 bits seccomp returns");
 }
 
-// Loads filter in a forked child under no_new_privs (as the container init
-// does), then runs probe there.
-ChildOutcome load_in_child(SeccompFilter& filter, const std::function<std::string()>& probe) {
-  return run_in_child([&]() -> std::string {
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-      return std::string("prctl(PR_SET_NO_NEW_PRIVS): ") + strerror(errno);
-    auto listener = filter.load();
-    if (!listener) return listener.error().message();
-    return probe();
-  });
-}
-
 std::string describe_result(long rc, int error) {
   return rc < 0 ? fmt::format("-1 with errno {} ({})", error, strerrorname_np(error))
                 : fmt::format("{}", rc);
@@ -266,7 +254,7 @@ TEST(SeccompLoad, FilteredSyscallFailsWithTheRulesErrno) {
   auto filter = SeccompFilter::compile(
       allow_by_default({rule({"mkdir", "mkdirat"}, SeccompAction::Errno, ENOSYS)}));
   ASSERT_TRUE(filter) << filter.error().message();
-  ChildOutcome outcome = load_in_child(*filter, [] {
+  ChildOutcome outcome = load_in_child(*filter, [](const UniqueFd&) {
     std::string report;
     // glibc's mkdirat() is the mkdirat syscall; a real directory is never
     // made because the path's parent does not exist.
@@ -337,7 +325,7 @@ TEST(SeccompLoad, ArgumentConditionsMatchAsTheKernelEvaluatesThem) {
     auto filter = SeccompFilter::compile(
         allow_by_default({rule({"getppid"}, SeccompAction::Errno, ENOSYS, c.args)}));
     ASSERT_TRUE(filter) << c.name << ": " << filter.error().message();
-    ChildOutcome outcome = load_in_child(*filter, [&c] {
+    ChildOutcome outcome = load_in_child(*filter, [&c](const UniqueFd&) {
       std::string report;
       for (const auto& [probe, refused] : c.probes) {
         errno = 0;
@@ -356,14 +344,8 @@ TEST(SeccompLoad, ArgumentConditionsMatchAsTheKernelEvaluatesThem) {
 }
 
 TEST(SeccompLoad, NotifyListenerIsSentToTheListenerPathWithTheState) {
-  char dir_template[] = "/tmp/berth-seccomp-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr) << strerror(errno);
-  const std::string dir = dir_template;
-  const std::string socket_path = dir + "/listener.sock";
-  Defer cleanup([&] {
-    ::unlink(socket_path.c_str());
-    ::rmdir(dir.c_str());
-  });
+  test::TempDir dir("berth-seccomp-test");
+  const std::string socket_path = dir / "listener.sock";
 
   UniqueFd server(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   ASSERT_TRUE(server) << strerror(errno);
@@ -378,13 +360,9 @@ TEST(SeccompLoad, NotifyListenerIsSentToTheListenerPathWithTheState) {
   auto filter =
       SeccompFilter::compile(allow_by_default({rule({"mkdirat"}, SeccompAction::Notify)}));
   ASSERT_TRUE(filter) << filter.error().message();
-  ChildOutcome outcome = run_in_child([&]() -> std::string {
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-      return std::string("prctl(PR_SET_NO_NEW_PRIVS): ") + strerror(errno);
-    auto listener = filter->load();
-    if (!listener) return listener.error().message();
-    if (!listener->valid()) return "load() returned no listener fd for a NOTIFY rule";
-    auto sent = send_seccomp_listener(socket_path, listener->get(), state);
+  ChildOutcome outcome = load_in_child(*filter, [&](const UniqueFd& listener) -> std::string {
+    if (!listener.valid()) return "load() returned no listener fd for a NOTIFY rule";
+    auto sent = send_seccomp_listener(socket_path, listener.get(), state);
     return sent ? "" : sent.error().message();
   });
   ASSERT_EQ(outcome.exit_code, 0) << outcome.report;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/files.h"
+#include "support/temp_dir.h"
 
 namespace berth::spec {
 namespace {
@@ -139,13 +140,10 @@ TEST(SpecDefault, RootlessDefaultMapsTheCallersIdsInAUserNamespace) {
 // value for value (key order aside), but for the hostname, which is ours.
 void expect_same_as_runc_spec(bool rootless) {
   if (system("command -v runc >/dev/null 2>&1") != 0) GTEST_SKIP() << "runc is not installed";
-  auto dir =
-      std::filesystem::temp_directory_path() / ("berth-spec-test-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::string command = "cd " + dir.string() + " && runc spec" + (rootless ? " --rootless" : "");
+  test::TempDir dir("berth-spec-test");
+  std::string command = "cd " + dir.path() + " && runc spec" + (rootless ? " --rootless" : "");
   ASSERT_EQ(system(command.c_str()), 0) << command;
-  auto text = read_file((dir / "config.json").string());
-  std::filesystem::remove_all(dir);
+  auto text = read_file(dir / "config.json");
   ASSERT_TRUE(text.has_value()) << text.error().message();
   json runc = json::parse(*text);
   EXPECT_EQ(runc["hostname"], "runc");
@@ -472,42 +470,36 @@ INSTANTIATE_TEST_SUITE_P(SpecBrokenDocuments, SpecRejects, testing::ValuesIn(kBr
 
 class SpecLoad : public testing::Test {
  protected:
-  void SetUp() override {
-    bundle_ =
-        std::filesystem::temp_directory_path() / ("berth-spec-load-" + std::to_string(getpid()));
-    std::filesystem::create_directories(bundle_);
-  }
-  void TearDown() override { std::filesystem::remove_all(bundle_); }
   void write_config(const std::string& text) {
-    ASSERT_TRUE(write_file((bundle_ / "config.json").string(), text).has_value());
+    ASSERT_TRUE(write_file(bundle_ / "config.json", text).has_value());
   }
-  std::filesystem::path bundle_;
+  test::TempDir bundle_{"berth-spec-load"};
 };
 
 TEST_F(SpecLoad, ReadsConfigJsonFromTheBundle) {
   write_config(kFullDocument);
-  auto spec = load_spec(bundle_.string());
+  auto spec = load_spec(bundle_.path());
   ASSERT_TRUE(spec.has_value()) << spec.error().message();
   EXPECT_EQ(spec->hostname, "notebook");
 }
 
 TEST_F(SpecLoad, MissingFileIsNamedWithErrno) {
-  auto spec = load_spec(bundle_.string() + "/nowhere");
+  auto spec = load_spec(bundle_.path() + "/nowhere");
   EXPECT_EQ(error_of(spec),
-            "open " + bundle_.string() + "/nowhere/config.json: No such file or directory");
+            "open " + bundle_.path() + "/nowhere/config.json: No such file or directory");
   EXPECT_EQ(spec.error().errno_value(), ENOENT);
 }
 
 TEST_F(SpecLoad, ValidationErrorsNameTheFileThenThePath) {
   write_config(R"({"ociVersion": "1.2.0", "root": {"path": "rootfs"}, "process": {"cwd": "/"}})");
-  EXPECT_EQ(error_of(load_spec(bundle_.string())),
-            (bundle_ / "config.json").string() + ": process.user: required");
+  EXPECT_EQ(error_of(load_spec(bundle_.path())),
+            (bundle_ / "config.json") + ": process.user: required");
 }
 
 TEST_F(SpecLoad, ParseErrorsNameTheFile) {
   write_config("{\"ociVersion\": \"1.2.0\",");
-  std::string message = error_of(load_spec(bundle_.string()));
-  std::string expected_start = (bundle_ / "config.json").string() + ": parse error at byte 24: ";
+  std::string message = error_of(load_spec(bundle_.path()));
+  std::string expected_start = (bundle_ / "config.json") + ": parse error at byte 24: ";
   EXPECT_TRUE(message.starts_with(expected_start)) << message;
 }
 

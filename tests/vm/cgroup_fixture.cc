@@ -4,7 +4,7 @@
 
 #include "suite_environment.h"
 
-namespace berth::vmtest {
+namespace berth::test::vmtest {
 namespace {
 
 // vm-run mounts the only hierarchy here, as systemd does on a v2 host.
@@ -23,11 +23,10 @@ void CgroupTest::SetUp() {
       << "berth_vm_tests needs a host whose only cgroup hierarchy is cgroup v2 at " << kCgroupRoot
       << " (this one has " << mounts.size()
       << "); run it in the VM: tests/vm/vm-run --program <runtime> -- berth_vm_tests";
-  std::string controllers = itest::read_file(std::string(kCgroupRoot) + "/cgroup.controllers");
   for (const char* controller : {"cpuset", "cpu", "io", "memory", "pids"})
-    ASSERT_NE((" " + without_newline(controllers) + " ").find(std::string(" ") + controller + " "),
-              std::string::npos)
-        << "the cgroup v2 root offers no " << controller << " controller: " << controllers;
+    ASSERT_TRUE(has_controller(kCgroupRoot, controller))
+        << "the cgroup v2 root offers no " << controller
+        << " controller: " << read_file(std::string(kCgroupRoot) + "/cgroup.controllers");
   itest::ContainerTest::SetUp();
 }
 
@@ -42,14 +41,14 @@ std::string CgroupTest::CgroupDir(const std::string& id) const {
 std::string CgroupTest::CgroupFile(const std::string& id, const std::string& name) {
   std::string directory = CgroupDir(id);
   std::string path = directory + "/" + name;
-  if (itest::path_exists(path)) return without_newline(itest::read_file(path));
+  if (path_exists(path)) return without_newline(read_file(path));
   std::string parent = directory.substr(0, directory.rfind('/'));
-  if (!itest::path_exists(directory))
+  if (!path_exists(directory))
     ADD_FAILURE() << path << " is missing: the container has no cgroup " << directory;
   else
     ADD_FAILURE() << path << " is missing; the parent's cgroup.subtree_control (the controllers "
                   << "the runtime enabled for it) is \""
-                  << without_newline(itest::read_file(parent + "/cgroup.subtree_control")) << "\"";
+                  << without_newline(read_file(parent + "/cgroup.subtree_control")) << "\"";
   return "<missing " + name + ">";
 }
 
@@ -65,4 +64,4 @@ long long CgroupTest::CgroupKey(const std::string& id, const std::string& file,
   return -1;
 }
 
-}  // namespace berth::vmtest
+}  // namespace berth::test::vmtest

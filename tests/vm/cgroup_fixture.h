@@ -7,10 +7,9 @@
 
 #include "harness.h"
 
-namespace berth::vmtest {
+namespace berth::test::vmtest {
 
 using itest::json;
-using itest::ProcessResult;
 
 class CgroupTest : public itest::ContainerTest {
  protected:
@@ -32,4 +31,4 @@ class CgroupTest : public itest::ContainerTest {
   long long CgroupKey(const std::string& id, const std::string& file, const std::string& key);
 };
 
-}  // namespace berth::vmtest
+}  // namespace berth::test::vmtest

@@ -9,7 +9,7 @@
 
 #include "cgroup_fixture.h"
 
-namespace berth::vmtest {
+namespace berth::test::vmtest {
 namespace {
 
 using namespace std::chrono_literals;
@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 // is frozen.
 constexpr const char* kTicker = "while :; do echo tick; sleep 0.2; done";
 
-size_t count_ticks(const std::string& out) { return itest::split_lines(out).size(); }
+size_t count_ticks(const std::string& out) { return split_lines(out).size(); }
 
 class CommandsTest : public CgroupTest {
  protected:
@@ -64,10 +64,8 @@ TEST_F(CommandsTest, ResumeThawsTheContainer) {
   EXPECT_EQ(Status(id), "running");
   EXPECT_EQ(CgroupKey(id, "cgroup.events", "frozen"), 0);
   size_t ticks = count_ticks(ContainerStdout(id));
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (count_ticks(ContainerStdout(id)) <= ticks && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
-  EXPECT_GT(count_ticks(ContainerStdout(id)), ticks) << "the ticker did not run again in 10 s";
+  EXPECT_TRUE(eventually([&] { return count_ticks(ContainerStdout(id)) > ticks; }, 10s, 50ms))
+      << "the ticker did not run again in 10 s";
 }
 
 TEST_F(CommandsTest, UpdateChangesMemoryAndPidsLimits) {
@@ -90,7 +88,7 @@ TEST_F(CommandsTest, UpdateFromAResourcesFileChangesLimits) {
   CreateAndStart(id);
   // The linux.resources format, as containerd's shim passes it.
   std::string resources = dir_ + "/resources.json";
-  itest::write_file(resources, R"({"memory": {"limit": 50331648}, "pids": {"limit": 25}})");
+  write_file(resources, R"({"memory": {"limit": 50331648}, "pids": {"limit": 25}})");
   ProcessResult updated = Run({"update", "--resources", resources, id});
   ASSERT_TRUE(updated.succeeded()) << updated;
   EXPECT_EQ(CgroupFile(id, "memory.max"), "50331648");
@@ -113,9 +111,7 @@ TEST_F(CommandsTest, PsListsTheProcessesOfTheCgroup) {
   SetShell("sleep 1000 & sleep 1000");
   std::string id = NewId();
   CreateAndStart(id);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (CgroupProcs(id).size() < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms);
+  eventually([&] { return CgroupProcs(id).size() >= 2; }, 10s, 50ms);
   std::vector<pid_t> in_cgroup = CgroupProcs(id);
   ASSERT_GE(in_cgroup.size(), 2u) << "the shell did not start its background sleep";
 
@@ -156,10 +152,10 @@ TEST_F(CommandsTest, DeleteRemovesTheCgroup) {
   std::string id = NewId();
   CreateAndStart(id);
   WaitStopped(id, 20s);
-  ASSERT_TRUE(itest::path_exists(CgroupDir(id))) << "a stopped container keeps its cgroup";
+  ASSERT_TRUE(path_exists(CgroupDir(id))) << "a stopped container keeps its cgroup";
   ProcessResult deleted = Delete(id);
   ASSERT_TRUE(deleted.succeeded()) << deleted;
-  EXPECT_FALSE(itest::path_exists(CgroupDir(id))) << CgroupDir(id) << " outlived delete";
+  EXPECT_FALSE(path_exists(CgroupDir(id))) << CgroupDir(id) << " outlived delete";
 }
 
 TEST_F(CommandsTest, ContainerWithoutLimitsRuns) {
@@ -176,4 +172,4 @@ TEST_F(CommandsTest, ContainerWithoutLimitsRuns) {
 }
 
 }  // namespace
-}  // namespace berth::vmtest
+}  // namespace berth::test::vmtest

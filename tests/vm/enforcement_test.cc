@@ -6,7 +6,7 @@
 
 #include "cgroup_fixture.h"
 
-namespace berth::vmtest {
+namespace berth::test::vmtest {
 namespace {
 
 using namespace std::chrono_literals;
@@ -44,26 +44,24 @@ TEST_F(EnforcementTest, EventsReportsTheOomKill) {
   // memory.events once its oom_kill count is above 0 (two lines for this
   // one kill), a "stats" event every --interval, and exits once the
   // container has stopped.
-  UniqueFd events_out = itest::make_memfd("events-stdout");
+  UniqueFd events_out = make_memfd("events-stdout");
   auto events = std::async(std::launch::async, [&] {
     return Run({"events", "--interval", "1s", id}, {.timeout = 60s, .stdout_fd = events_out.get()});
   });
   ProcessResult started = Start(id);
   ASSERT_TRUE(started.succeeded()) << started;
   // The first stats event shows that `events` is attached.
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  bool attached = false;
-  while (!attached && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-    attached = itest::read_from_start(events_out.get()).find("\"stats\"") != std::string::npos;
-  }
-  EXPECT_TRUE(attached) << "events printed no stats event in 30 s with --interval 1s";
-  itest::write_file(rootfs_ + "/go", "");
+  auto attached = [&] {
+    return read_from_start(events_out.get()).find("\"stats\"") != std::string::npos;
+  };
+  EXPECT_TRUE(eventually(attached, 30s, 50ms))
+      << "events printed no stats event in 30 s with --interval 1s";
+  write_file(rootfs_ + "/go", "");
   WaitStopped(id, 30s);
   ProcessResult streamed = events.get();
 
   bool oom_reported = false;
-  for (const std::string& line : itest::split_lines(streamed.out)) {
+  for (const std::string& line : split_lines(streamed.out)) {
     json event = json::parse(line, nullptr, false);
     if (event.is_object() && event.value("type", "") == "oom" && event.value("id", "") == id)
       oom_reported = true;
@@ -131,4 +129,4 @@ TEST_F(EnforcementTest, DefaultDevicesStayAllowedDespiteADenyRule) {
 }
 
 }  // namespace
-}  // namespace berth::vmtest
+}  // namespace berth::test::vmtest

@@ -3,7 +3,7 @@
 // Creating is enough: the runtime applies the limits before init execs.
 #include "cgroup_fixture.h"
 
-namespace berth::vmtest {
+namespace berth::test::vmtest {
 namespace {
 
 class LimitsTest : public CgroupTest {
@@ -63,7 +63,7 @@ TEST_F(LimitsTest, BlkioWeightIsConvertedToIoWeightWithoutBfq) {
   SetResource("blockIO", {{"weight", 500}});
   std::string id = NewId();
   CreateLimited(id);
-  EXPECT_FALSE(itest::path_exists(CgroupDir(id) + "/io.bfq.weight"))
+  EXPECT_FALSE(path_exists(CgroupDir(id) + "/io.bfq.weight"))
       << "bfq is loaded, so this test does not check the io.weight fallback";
   EXPECT_EQ(CgroupFile(id, "io.weight"), "default 4950");
 }
@@ -97,4 +97,4 @@ TEST_F(LimitsTest, CpuBurstIsWrittenToCpuMaxBurst) {
 }
 
 }  // namespace
-}  // namespace berth::vmtest
+}  // namespace berth::test::vmtest

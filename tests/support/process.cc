@@ -1,5 +1,5 @@
-// Running processes for the tests: berth in the foreground with a timeout,
-// or in the background (on a terminal) while the test acts on it.
+#include "support/process.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -10,17 +10,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
-#include "harness.h"
+#include "support/files.h"
 
 extern char** environ;
 
-namespace berth::ltest {
+namespace berth::test {
 
 std::ostream& operator<<(std::ostream& os, const ProcessResult& result) {
-  os << "`" << result.command << "`: ";
+  if (!result.command.empty()) os << "`" << result.command << "`: ";
   if (result.timed_out)
     os << "timed out (killed)";
   else if (result.signal != 0)
@@ -32,9 +35,7 @@ std::ostream& operator<<(std::ostream& os, const ProcessResult& result) {
             << result.err << "\n--------------";
 }
 
-namespace {
-
-std::string read_all_from_start(int fd) {
+std::string read_from_start(int fd) {
   std::string content;
   char buffer[8192];
   off_t offset = 0;
@@ -59,7 +60,7 @@ UniqueFd open_pidfd(pid_t pid) {
   return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 }
 
-bool wait_for_pidfd(int pidfd, std::chrono::milliseconds timeout) {
+bool wait_for_exit(int pidfd, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -72,6 +73,31 @@ bool wait_for_pidfd(int pidfd, std::chrono::milliseconds timeout) {
   }
 }
 
+bool wait_for_pid_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  UniqueFd pidfd = open_pidfd(pid);
+  if (!pidfd) return errno == ESRCH;
+  return wait_for_exit(pidfd.get(), timeout);
+}
+
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+namespace {
+
 std::string join(const std::vector<std::string>& argv) {
   std::string joined;
   for (const std::string& arg : argv) {
@@ -81,7 +107,7 @@ std::string join(const std::vector<std::string>& argv) {
   return joined;
 }
 
-// Our environment with options.env applied, as execve wants it.
+// Our environment with the overrides applied, as execve wants it.
 std::vector<std::string> child_environment(const std::vector<std::string>& overrides) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
@@ -101,13 +127,27 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 }
 
 // Everything the child needs is built before fork: between fork and exec
-// only async-signal-safe calls are allowed.
+// only async-signal-safe calls are allowed (other test threads may hold the
+// allocator's locks).
 struct ChildSetup {
   std::vector<std::string> argv, env;
   std::vector<char*> argv_c, env_c;
   const char* cwd = nullptr;
   int netns_fd = -1;
+  int extra_fd = -1;
 };
+
+ChildSetup make_setup(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  ChildSetup setup;
+  setup.argv = argv;
+  setup.env = child_environment(options.env);
+  setup.netns_fd = options.netns_fd;
+  setup.extra_fd = options.extra_fd;
+  setup.argv_c = c_strings(setup.argv);
+  setup.env_c = c_strings(setup.env);
+  setup.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  return setup;
+}
 
 [[noreturn]] void exec_child(const ChildSetup& setup, int in, int out, int err, int terminal) {
   if (terminal >= 0) {
@@ -116,7 +156,13 @@ struct ChildSetup {
   }
   if (setup.netns_fd >= 0 && ::setns(setup.netns_fd, CLONE_NEWNET) < 0) ::_exit(126);
   if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
-  ::close_range(3, ~0U, 0);
+  unsigned first_closed = 3;
+  if (setup.extra_fd >= 0) {
+    // dup2 onto itself keeps close-on-exec: clear it either way.
+    if (::dup2(setup.extra_fd, 3) < 0 || ::fcntl(3, F_SETFD, 0) < 0) ::_exit(126);
+    first_closed = 4;
+  }
+  ::close_range(first_closed, ~0U, 0);
   // gtest's death-test machinery and our own waits use signals; the child
   // starts with the default dispositions and nothing blocked.
   sigset_t none;
@@ -127,21 +173,22 @@ struct ChildSetup {
   ::_exit(127);
 }
 
-ChildSetup make_setup(const std::vector<std::string>& argv, const ProcessOptions& options) {
-  ChildSetup setup;
-  setup.argv = argv;
-  setup.env = child_environment(options.env);
-  setup.netns_fd = options.netns_fd;
-  setup.argv_c = c_strings(setup.argv);
-  setup.env_c = c_strings(setup.env);
-  setup.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
-  return setup;
+// Forks the child with stdin from options (or /dev/null); its stdout and
+// stderr go to out and err.
+pid_t spawn(const std::vector<std::string>& argv, const ProcessOptions& options, int out, int err,
+            int terminal) {
+  UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int in = options.stdin_fd >= 0 ? options.stdin_fd : dev_null.get();
+  ChildSetup setup = make_setup(argv, options);
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + strerror(errno));
+  if (pid == 0) exec_child(setup, in, out, err, terminal);
+  return pid;
 }
 
-ProcessResult reap(pid_t pid, int pidfd, bool timed_out_already,
-                   std::chrono::milliseconds timeout) {
+ProcessResult reap(pid_t pid, int pidfd, bool kill_now, std::chrono::milliseconds timeout) {
   ProcessResult result;
-  if (timed_out_already || pidfd < 0 || !wait_for_pidfd(pidfd, timeout)) {
+  if (kill_now || pidfd < 0 || !wait_for_exit(pidfd, timeout)) {
     result.timed_out = true;
     ::kill(pid, SIGKILL);
   }
@@ -153,38 +200,40 @@ ProcessResult reap(pid_t pid, int pidfd, bool timed_out_already,
   return result;
 }
 
+// The fd given, or a fresh memfd kept in own.
+int output_fd(int given, UniqueFd& own, const char* name) {
+  if (given >= 0) return given;
+  own = make_memfd(name);
+  return own.get();
+}
+
 }  // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
-  UniqueFd out = make_memfd("stdout"), err = make_memfd("stderr");
-  UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  int in = options.stdin_fd >= 0 ? options.stdin_fd : dev_null.get();
-  ChildSetup setup = make_setup(argv, options);
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + strerror(errno));
-  if (pid == 0) exec_child(setup, in, out.get(), err.get(), -1);
+  UniqueFd own_out, own_err;
+  int out = output_fd(options.stdout_fd, own_out, "stdout");
+  int err = output_fd(options.stderr_fd, own_err, "stderr");
+  pid_t pid = spawn(argv, options, out, err, -1);
   UniqueFd pidfd = open_pidfd(pid);
   ProcessResult result = reap(pid, pidfd.get(), false, options.timeout);
   result.command = join(argv);
-  result.out = read_all_from_start(out.get());
-  result.err = read_all_from_start(err.get());
+  result.out = read_from_start(out);
+  result.err = read_from_start(err);
   return result;
+}
+
+ProcessResult run_shell(const std::string& command, const ProcessOptions& options) {
+  return run_process({"/bin/sh", "-c", command + " 2>&1"}, options);
 }
 
 BackgroundProcess BackgroundProcess::start(const std::vector<std::string>& argv,
                                            const ProcessOptions& options, int terminal) {
   BackgroundProcess process;
   process.command_ = join(argv);
-  process.out_ = make_memfd("stdout");
-  process.err_ = make_memfd("stderr");
-  UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  int in = options.stdin_fd >= 0 ? options.stdin_fd : dev_null.get();
-  ChildSetup setup = make_setup(argv, options);
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + strerror(errno));
-  if (pid == 0) exec_child(setup, in, process.out_.get(), process.err_.get(), terminal);
-  process.pid_ = pid;
-  process.pidfd_ = open_pidfd(pid);
+  process.out_fd_ = output_fd(options.stdout_fd, process.out_, "stdout");
+  process.err_fd_ = output_fd(options.stderr_fd, process.err_, "stderr");
+  process.pid_ = spawn(argv, options, process.out_fd_, process.err_fd_, terminal);
+  process.pidfd_ = open_pidfd(process.pid_);
   return process;
 }
 
@@ -202,13 +251,7 @@ ProcessResult BackgroundProcess::wait(std::chrono::milliseconds timeout) {
   return result;
 }
 
-std::string BackgroundProcess::out() const { return out_ ? read_all_from_start(out_.get()) : ""; }
-std::string BackgroundProcess::err() const { return err_ ? read_all_from_start(err_.get()) : ""; }
+std::string BackgroundProcess::out() const { return out_fd_ >= 0 ? read_from_start(out_fd_) : ""; }
+std::string BackgroundProcess::err() const { return err_fd_ >= 0 ? read_from_start(err_fd_) : ""; }
 
-bool wait_for_pid_exit(pid_t pid, std::chrono::milliseconds timeout) {
-  UniqueFd pidfd = open_pidfd(pid);
-  if (!pidfd) return errno == ESRCH;
-  return wait_for_pidfd(pidfd.get(), timeout);
-}
-
-}  // namespace berth::ltest
+}  // namespace berth::test
