@@ -19,7 +19,7 @@
 #include "console_socket.h"
 #include "harness.h"
 
-namespace berth::itest {
+namespace berth::test::itest {
 namespace {
 
 std::string lower(std::string text) {
@@ -125,4 +125,4 @@ TEST_F(SyncOutcomeTest, ExecReportsAnEpipeFromTheConsoleSocketInsteadOfWaitingFo
 }
 
 }  // namespace
-}  // namespace berth::itest
+}  // namespace berth::test::itest

@@ -6,7 +6,7 @@
 // the words of the message.
 #include "harness.h"
 
-namespace berth::ltest {
+namespace berth::test::ltest {
 namespace {
 
 using ExitStatusTest = LauncherTest;
@@ -59,4 +59,4 @@ TEST_F(ExitStatusTest, ExecOfAMissingOrNonExecutableCommandExits127Or126) {
 }
 
 }  // namespace
-}  // namespace berth::ltest
+}  // namespace berth::test::ltest
