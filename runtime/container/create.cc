@@ -11,6 +11,7 @@
 #include "container/init.h"
 #include "container/state.h"
 #include "container/sync.h"
+#include "core/c_handle.h"
 #include "core/clock.h"
 #include "core/defer.h"
 #include "core/files.h"
@@ -59,11 +60,9 @@ Status check_spec_is_runnable(const spec::Spec& spec, const CreateOptions& optio
 }
 
 Result<std::string> absolute_bundle(const std::string& bundle) {
-  char* resolved = ::realpath(bundle.c_str(), nullptr);
+  CHandle<char, ::free> resolved(::realpath(bundle.c_str(), nullptr));
   if (!resolved) return sys_error("bundle {}", bundle);
-  std::string path(resolved);
-  std::free(resolved);
-  return path;
+  return std::string(resolved.get());
 }
 
 std::string rootfs_path(const std::string& bundle, const std::string& root) {

@@ -14,6 +14,7 @@
 #include "container/container.h"
 #include "container/create.h"
 #include "container/state.h"
+#include "core/c_handle.h"
 #include "core/defer.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -169,15 +170,15 @@ Result<ContainerState> container_state(const std::string& state_root, const std:
 
 Result<std::vector<ContainerState>> list_containers(const std::string& state_root) {
   std::vector<ContainerState> states;
-  DIR* root = ::opendir(state_root.c_str());
+  CHandle<DIR, ::closedir> root(::opendir(state_root.c_str()));
   if (!root) {
     if (errno == ENOENT) return states;
     return sys_error("open state root {}", state_root);
   }
   std::vector<std::string> ids;
-  while (struct dirent* entry = ::readdir(root))
+  while (struct dirent* entry = ::readdir(root.get()))
     if (entry->d_name[0] != '.' && entry->d_type == DT_DIR) ids.emplace_back(entry->d_name);
-  ::closedir(root);
+  root.reset();
   std::sort(ids.begin(), ids.end());
   for (const std::string& id : ids) {
     auto state = container_state(state_root, id);
