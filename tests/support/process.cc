@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +136,7 @@ struct ChildSetup {
   const char* cwd = nullptr;
   int netns_fd = -1;
   int extra_fd = -1;
+  pid_t die_with = -1;  // die when this process (our parent) does; -1: never
 };
 
 ChildSetup make_setup(const std::vector<std::string>& argv, const ProcessOptions& options) {
@@ -143,6 +145,7 @@ ChildSetup make_setup(const std::vector<std::string>& argv, const ProcessOptions
   setup.env = child_environment(options.env);
   setup.netns_fd = options.netns_fd;
   setup.extra_fd = options.extra_fd;
+  if (options.die_with_parent) setup.die_with = ::getpid();
   setup.argv_c = c_strings(setup.argv);
   setup.env_c = c_strings(setup.env);
   setup.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
@@ -150,6 +153,11 @@ ChildSetup make_setup(const std::vector<std::string>& argv, const ProcessOptions
 }
 
 [[noreturn]] void exec_child(const ChildSetup& setup, int in, int out, int err, int terminal) {
+  // The parent may have died between fork and prctl: then nothing would
+  // signal us, and we are now another process's child.
+  if (setup.die_with > 0 &&
+      (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || ::getppid() != setup.die_with))
+    ::_exit(126);
   if (terminal >= 0) {
     if (::setsid() < 0 || ::ioctl(terminal, TIOCSCTTY, 0) < 0) ::_exit(126);
     in = out = err = terminal;

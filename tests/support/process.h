@@ -47,6 +47,10 @@ struct ProcessOptions {
   int extra_fd = -1;             // becomes the child's fd 3 (--preserve-fds); -1: none
   std::vector<std::string> env;  // "KEY=VALUE" added to (or replacing in) ours
   int netns_fd = -1;             // a network namespace to run in (setns); -1 keeps ours
+  // SIGKILL the child when the thread that started it dies (PR_SET_PDEATHSIG),
+  // so a crashed test leaves no server behind. Tests start their servers on
+  // the main thread; one started on a thread that exits first dies with it.
+  bool die_with_parent = false;
 };
 
 // fork/exec argv[0] (a path, no PATH search) and wait for it to exit; kills
