@@ -35,7 +35,8 @@ struct HttpAnswer {
 // (credentials, say).
 HttpAnswer http_get(const RegistryServer& registry, const std::string& url,
                     const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-i", "--max-time", "10"};
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-i", "--max-time", "10",
+                                   "--noproxy",     "*"};
   if (registry.tls()) argv.insert(argv.end(), {"--cacert", registry.ca_file()});
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back(url);
@@ -83,12 +84,14 @@ TEST_P(RegistryRoundTripTest, SkopeoPushesALayoutAndReadsBackTheSameBytes) {
       skopeo_inspect_manifest(registry, "berth/fixture:v1", registry.credentials());
   ASSERT_TRUE(manifest.succeeded()) << manifest;
   EXPECT_EQ(manifest.out, read_file(oci_blob_path(layout.dir, layout.digest)));
-  ProcessResult config = skopeo_inspect_config(registry, "berth/fixture:v1", registry.credentials());
+  ProcessResult config =
+      skopeo_inspect_config(registry, "berth/fixture:v1", registry.credentials());
   ASSERT_TRUE(config.succeeded()) << config;
   EXPECT_EQ(config.out, read_file(oci_blob_path(layout.dir, layout.images.at(0).config)));
 
   std::string copy = work_ / "copy";
-  ProcessResult pulled = skopeo_pull(registry, "berth/fixture:v1", copy, "v1", registry.credentials());
+  ProcessResult pulled =
+      skopeo_pull(registry, "berth/fixture:v1", copy, "v1", registry.credentials());
   ASSERT_TRUE(pulled.succeeded()) << pulled;
   EXPECT_EQ(layout_digest(copy), layout.digest);
   for (const std::string& layer : layout.images.at(0).layers)
@@ -116,7 +119,8 @@ TEST(RegistryFixtureTest, AnImageIndexOfTwoPlatformsTravelsWhole) {
   EXPECT_EQ(layout.images[1].platform, "linux/arm64");
   EXPECT_EQ(layout.media_type, "application/vnd.oci.image.index.v1+json");
 
-  ProcessResult pushed = skopeo_push(registry, layout.dir, layout.tag, "berth/multi:1", std::nullopt);
+  ProcessResult pushed =
+      skopeo_push(registry, layout.dir, layout.tag, "berth/multi:1", std::nullopt);
   ASSERT_TRUE(pushed.succeeded()) << pushed;
   ProcessResult index = skopeo_inspect_manifest(registry, "berth/multi:1", std::nullopt);
   ASSERT_TRUE(index.succeeded()) << index;
@@ -157,13 +161,23 @@ TEST(RegistryFixtureTest, BasicTlsChallengesRefusesWrongCredentialsAndNeedsItsCa
   HttpAnswer right = http_get(registry, registry.url() + "/v2/",
                               {"-u", registry.username() + ":" + registry.password()});
   EXPECT_EQ(right.status, 200) << right;
+  ASSERT_EQ(registry.users().size(), 1u);
+  EXPECT_EQ(registry.username(), "berth-test");
+
+  RegistryServer two_users = RegistryServer::start(
+      RegistryMode::kBasicTls, {.users = {{"alice", "alice-secret"}, {"bob", "bob-secret"}}});
+  for (const char* login : {"alice:alice-secret", "bob:bob-secret"}) {
+    HttpAnswer user = http_get(two_users, two_users.url() + "/v2/", {"-u", login});
+    EXPECT_EQ(user.status, 200) << user;
+  }
 
   // Without the fixture's CA the certificate is not trusted, and it is
   // valid for 127.0.0.1 and localhost.
   ProcessResult untrusted = run_process({"/usr/bin/curl", "-s", registry.url() + "/v2/"});
   EXPECT_EQ(untrusted.exit_code, 60) << untrusted;  // CURLE_PEER_FAILED_VERIFICATION
   HttpAnswer by_name = http_get(
-      registry, "https://localhost:" + registry.host().substr(registry.host().find(':') + 1) + "/v2/");
+      registry,
+      "https://localhost:" + registry.host().substr(registry.host().find(':') + 1) + "/v2/");
   EXPECT_EQ(by_name.status, 401) << by_name;
 
   TempDir work("berth-registry-test");
@@ -182,9 +196,9 @@ TEST(RegistryFixtureTest, TokenModeChallengesWithTheRealmAndRefusesWrongCredenti
   EXPECT_FALSE(registry.tls());
   HttpAnswer anonymous = http_get(registry, registry.url() + "/v2/");
   EXPECT_EQ(anonymous.status, 401) << anonymous;
-  EXPECT_EQ(anonymous.headers["www-authenticate"],
-            "Bearer realm=\"" + registry.token_realm() + "\",service=\"" +
-                RegistryServer::kTokenService + "\"")
+  EXPECT_EQ(anonymous.headers["www-authenticate"], "Bearer realm=\"" + registry.token_realm() +
+                                                       "\",service=\"" +
+                                                       RegistryServer::kTokenService + "\"")
       << anonymous;
 
   std::string token_url = registry.token_realm() + "?service=" + RegistryServer::kTokenService +
@@ -281,7 +295,8 @@ TEST(RegistryFixtureTest, TokenModeOverTls) {
   ProcessResult pushed =
       skopeo_push(registry, layout.dir, layout.tag, "berth/tls-token:v1", registry.credentials());
   ASSERT_TRUE(pushed.succeeded()) << pushed;
-  ProcessResult read = skopeo_inspect_manifest(registry, "berth/tls-token:v1", registry.credentials());
+  ProcessResult read =
+      skopeo_inspect_manifest(registry, "berth/tls-token:v1", registry.credentials());
   ASSERT_TRUE(read.succeeded()) << read;
   EXPECT_EQ(read.out, read_file(oci_blob_path(layout.dir, layout.digest)));
 }
@@ -328,8 +343,8 @@ TEST_P(RegistryCleanupTest, TheServersDieWithATestThatDies) {
     std::string started;
     try {
       RegistryServer registry = RegistryServer::start(GetParam());
-      started = std::to_string(registry.pid()) + " " +
-                std::to_string(registry.token_server_pid()) + " " + registry.dir();
+      started = std::to_string(registry.pid()) + " " + std::to_string(registry.token_server_pid()) +
+                " " + registry.dir();
       // Dies with the registry still owned: no destructor runs.
       ::_exit(::write(write_end.get(), started.data(), started.size()) < 0 ? 1 : 0);
     } catch (const std::exception& e) {
@@ -340,7 +355,8 @@ TEST_P(RegistryCleanupTest, TheServersDieWithATestThatDies) {
   write_end.reset();
   std::string started;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(read_end.get(), buffer, sizeof buffer)) > 0;) started.append(buffer, n);
+  for (ssize_t n; (n = ::read(read_end.get(), buffer, sizeof buffer)) > 0;)
+    started.append(buffer, n);
   int status = 0;
   ASSERT_EQ(::waitpid(test_process, &status, 0), test_process);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << started;
@@ -351,8 +367,7 @@ TEST_P(RegistryCleanupTest, TheServersDieWithATestThatDies) {
   fields >> registry_pid >> token_server_pid >> dir;
   ASSERT_GT(registry_pid, 0) << started;
   EXPECT_TRUE(eventually([&] { return !process_alive(registry_pid); }, 5s)) << registry_pid;
-  EXPECT_TRUE(eventually([&] { return !process_alive(token_server_pid); }, 5s))
-      << token_server_pid;
+  EXPECT_TRUE(eventually([&] { return !process_alive(token_server_pid); }, 5s)) << token_server_pid;
   ASSERT_EQ(dir.rfind("/tmp/berth-registry-", 0), 0u) << dir;
   std::filesystem::remove_all(dir);
 }

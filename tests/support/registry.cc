@@ -75,9 +75,10 @@ bool accepts_connections(int port) {
 void make_certificate(const std::string& key, const std::string& cert, const std::string& subject,
                       const std::vector<std::string>& extensions, const std::string& ca_cert = "",
                       const std::string& ca_key = "") {
-  std::vector<std::string> argv = {kOpenssl, "req", "-x509", "-newkey", "ec",
-                                   "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                   "-keyout", key, "-out", cert, "-days", "2", "-subj", subject};
+  std::vector<std::string> argv = {kOpenssl, "req",  "-x509", "-nodes", "-days",
+                                   "2",      "-out", cert,    "-subj",  subject};
+  argv.insert(argv.end(),
+              {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", key});
   if (!ca_cert.empty()) argv.insert(argv.end(), {"-CA", ca_cert, "-CAkey", ca_key});
   for (const std::string& extension : extensions) argv.insert(argv.end(), {"-addext", extension});
   run_step("make the certificate " + cert + " with openssl", argv);
@@ -134,9 +135,7 @@ std::optional<RegistryCredentials> RegistryServer::credentials() const {
 
 pid_t RegistryServer::pid() const { return registry_ ? registry_->pid() : -1; }
 
-pid_t RegistryServer::token_server_pid() const {
-  return token_server_ ? token_server_->pid() : -1;
-}
+pid_t RegistryServer::token_server_pid() const { return token_server_ ? token_server_->pid() : -1; }
 
 std::vector<TokenRequest> RegistryServer::token_requests() const {
   std::vector<TokenRequest> requests;
@@ -167,33 +166,35 @@ void RegistryServer::make_tls_certificates() {
   tls_key_ = tls_dir + "/server.key";
   tls_cert_ = tls_dir + "/server.crt";
   make_certificate(tls_key_, tls_cert_, "/CN=127.0.0.1",
-                   {"subjectAltName=IP:127.0.0.1,DNS:localhost", "basicConstraints=critical,CA:FALSE",
-                    "extendedKeyUsage=serverAuth"},
+                   {"subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "basicConstraints=critical,CA:FALSE", "extendedKeyUsage=serverAuth"},
                    ca_file_, ca_key);
 }
 
 void RegistryServer::write_htpasswd() {
   std::string lines;
-  for (const RegistryUser& user : users_)
+  for (const RegistryUser& user : users_) {
     // bcrypt: the only hash docker-registry's htpasswd reader accepts.
-    lines += run_step("hash " + user.name + "'s password with htpasswd",
-                      {kHtpasswd, "-Bbn", user.name, user.password})
-                 .out;
+    ProcessResult hashed = run_step("hash " + user.name + "'s password with htpasswd",
+                                    {kHtpasswd, "-Bbn", user.name, user.password});
+    // Its line, without the empty line htpasswd prints after it.
+    lines += split_lines(hashed.out).at(0) + "\n";
+  }
   htpasswd_file_ = dir_ / "htpasswd";
   write_file(htpasswd_file_, lines, 0600);
 }
 
 void RegistryServer::start_token_server(const RegistryOptions& options) {
   std::string signing_key = dir_ / "token-signer.key";
-  std::string signing_cert = dir_ / "token-signer.crt";
+  token_signing_cert_ = dir_ / "token-signer.crt";
   // Self-signed: the registry's rootcertbundle holds this certificate
   // itself, and the token's x5c names it.
-  make_certificate(signing_key, signing_cert, "/CN=berth test token signer", {});
+  make_certificate(signing_key, token_signing_cert_, "/CN=berth test token signer", {});
 
   nlohmann::json config = {{"issuer", kTokenIssuer},
                            {"service", kTokenService},
                            {"signing_key", signing_key},
-                           {"signing_cert", signing_cert},
+                           {"signing_cert", token_signing_cert_},
                            {"expires_in", 300}};
   if (tls()) {
     config["tls_cert"] = tls_cert_;
@@ -209,10 +210,10 @@ void RegistryServer::start_token_server(const RegistryOptions& options) {
   write_file(config_file, config.dump());
   write_file(policy_file, policy.dump(), 0600);
 
-  token_server_.emplace(BackgroundProcess::start(
-      {kPython, std::string(kSupportDir) + "/token_server.py", "--config", config_file, "--policy",
-       policy_file, "--log", token_log_},
-      {.die_with_parent = true}));
+  token_server_.emplace(
+      BackgroundProcess::start({kPython, std::string(kSupportDir) + "/token_server.py", "--config",
+                                config_file, "--policy", policy_file, "--log", token_log_},
+                               {.die_with_parent = true}));
   // It prints its port once it listens.
   const std::string marker = "listening on ";
   bool listening = eventually(
@@ -224,18 +225,18 @@ void RegistryServer::start_token_server(const RegistryOptions& options) {
   std::string out = token_server_->out();
   if (!listening || out.rfind(marker, 0) != 0) {
     std::ostringstream message;
-    message << "start the token server: " << token_server_->wait(0ms);
+    message << "start the token server: "
+            << (listening ? "it exited: " : "it printed no port within 15 s: ")
+            << token_server_->wait(0ms);
     throw std::runtime_error(message.str());
   }
-  token_realm_ = std::string(tls() ? "https" : "http") + "://127.0.0.1:" +
-                 std::to_string(std::stoi(out.substr(marker.size()))) + "/token";
+  token_realm_ = std::string(tls() ? "https" : "http") +
+                 "://127.0.0.1:" + std::to_string(std::stoi(out.substr(marker.size()))) + "/token";
 }
 
 void RegistryServer::start_registry() {
   std::string config_file = dir_ / "config.yml";
   std::string last_failure;
-  // Another process may take the free port before the registry binds it:
-  // then try another.
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = free_port();
     std::ostringstream config;
@@ -254,38 +255,40 @@ void RegistryServer::start_registry() {
       config << "auth:\n  token:\n    realm: " << yaml_quoted(token_realm_)
              << "\n    service: " << yaml_quoted(kTokenService)
              << "\n    issuer: " << yaml_quoted(kTokenIssuer)
-             << "\n    rootcertbundle: " << yaml_quoted(dir_ / "token-signer.crt") << "\n";
+             << "\n    rootcertbundle: " << yaml_quoted(token_signing_cert_) << "\n";
     write_file(config_file, config.str());
 
-    registry_.emplace(
-        BackgroundProcess::start({kRegistryBinary, "serve", config_file}, {.die_with_parent = true}));
-    bool listening = eventually(
-        [&] { return accepts_connections(port_) || !process_alive(registry_->pid()); },
-        kStartDeadline, 10ms);
-    if (!listening || !process_alive(registry_->pid())) {
-      std::ostringstream failure;
-      failure << registry_->wait(0ms);
-      last_failure = failure.str();
-      if (listening && last_failure.find("address already in use") != std::string::npos) continue;
-      break;
-    }
-    // Listening is not yet serving (TLS, auth set up): wait for an answer.
-    std::vector<std::string> get = {kCurl, "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                    "--max-time", "2", url() + "/v2/"};
+    registry_.emplace(BackgroundProcess::start({kRegistryBinary, "serve", config_file},
+                                               {.die_with_parent = true}));
+    // Listening is not yet serving (TLS, auth set up): wait for an answer
+    // to GET /v2/, asked once the port takes connections.
+    std::vector<std::string> get = {kCurl,          "-s",         "-o", "/dev/null", "-w",
+                                    "%{http_code}", "--max-time", "2",  "--noproxy", "*",
+                                    url() + "/v2/"};
     if (tls()) get.insert(get.end() - 1, {"--cacert", ca_file_});
     ProcessResult answer;
-    if (eventually(
-            [&] {
-              answer = run_process(get);
-              return answer.out == "200" || answer.out == "401";
-            },
-            kStartDeadline, 20ms))
-      return;
+    bool exited = false;
+    bool serving = eventually(
+        [&] {
+          exited = !process_alive(registry_->pid());
+          if (exited || !accepts_connections(port_)) return exited;
+          answer = run_process(get);
+          return answer.out == "200" || answer.out == "401";
+        },
+        kStartDeadline, 10ms);
+    if (serving && !exited) return;
     std::ostringstream failure;
-    failure << "GET /v2/ never answered 200 or 401: " << answer << "\nthe registry: "
-            << registry_->wait(0ms);
+    if (exited)
+      failure << "it exited: ";
+    else if (answer.command.empty())
+      failure << "nothing listened on " << host() << " within " << kStartDeadline.count() << " s: ";
+    else
+      failure << "GET /v2/ did not answer 200 or 401 within " << kStartDeadline.count()
+              << " s (last: " << answer << "): ";
+    failure << registry_->wait(0ms);
     last_failure = failure.str();
-    break;
+    // Another process took the port before the registry bound it.
+    if (!exited || last_failure.find("address already in use") == std::string::npos) break;
   }
   throw std::runtime_error("start docker-registry (" + std::string(to_string(mode_)) + ", " +
                            config_file + "): " + last_failure);
@@ -294,8 +297,9 @@ void RegistryServer::start_registry() {
 OciLayout make_oci_layout(const std::string& dir, const std::string& tag,
                           const OciLayoutOptions& options) {
   make_dirs(dir);
-  std::vector<std::string> argv = {kPython, std::string(kSupportDir) + "/make_oci_layout.py", dir,
-                                   tag, "--variant", options.variant};
+  std::vector<std::string> argv = {kPython,     std::string(kSupportDir) + "/make_oci_layout.py",
+                                   dir,         tag,
+                                   "--variant", options.variant};
   if (options.multi_platform) argv.insert(argv.end(), {"--platforms", "linux/amd64,linux/arm64"});
   ProcessResult made = run_step("write an OCI layout into " + dir, argv);
   nlohmann::json summary = nlohmann::json::parse(made.out);
@@ -355,8 +359,9 @@ ProcessResult skopeo_push(const RegistryServer& registry, const std::string& lay
   std::vector<std::string> flags = {"--all", "--preserve-digests"};
   for (const std::string& flag : skopeo_registry_flags(registry, "dest-", as))
     flags.push_back(flag);
-  return run_skopeo({}, "copy", flags,
-                    {"oci:" + layout_dir + ":" + layout_tag, docker_reference(registry, reference)});
+  return run_skopeo(
+      {}, "copy", flags,
+      {"oci:" + layout_dir + ":" + layout_tag, docker_reference(registry, reference)});
 }
 
 ProcessResult skopeo_pull(const RegistryServer& registry, const std::string& reference,
@@ -364,8 +369,9 @@ ProcessResult skopeo_pull(const RegistryServer& registry, const std::string& ref
                           const std::optional<RegistryCredentials>& as) {
   std::vector<std::string> flags = {"--all", "--preserve-digests"};
   for (const std::string& flag : skopeo_registry_flags(registry, "src-", as)) flags.push_back(flag);
-  return run_skopeo({}, "copy", flags,
-                    {docker_reference(registry, reference), "oci:" + layout_dir + ":" + layout_tag});
+  return run_skopeo(
+      {}, "copy", flags,
+      {docker_reference(registry, reference), "oci:" + layout_dir + ":" + layout_tag});
 }
 
 ProcessResult skopeo_inspect_manifest(const RegistryServer& registry, const std::string& reference,

@@ -116,7 +116,7 @@ class RegistryServer {
   // Declared first, so destroyed last: after the processes that use it.
   TempDir dir_;
   std::string root_dir_, ca_file_, cert_dir_, tls_cert_, tls_key_;
-  std::string htpasswd_file_, token_realm_, token_log_;
+  std::string htpasswd_file_, token_realm_, token_signing_cert_, token_log_;
   std::vector<RegistryUser> users_;
   int port_ = 0;
   // Optional: a BackgroundProcess cannot be assigned, only emplaced.

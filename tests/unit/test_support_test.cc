@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -91,6 +92,37 @@ TEST(BackgroundProcessTest, TheDestructorKillsWhatRuns) {
     ASSERT_TRUE(process_alive(pid));
   }
   EXPECT_FALSE(process_alive(pid));
+}
+
+// A forked "test" starts a sleep and dies without running a destructor; the
+// sleep dies with it only when asked to.
+pid_t sleeper_of_a_dead_parent(bool die_with_parent) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return -1;
+  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  pid_t parent = ::fork();
+  if (parent == 0) {
+    BackgroundProcess sleeper =
+        BackgroundProcess::start({"/bin/sleep", "30"}, {.die_with_parent = die_with_parent});
+    pid_t pid = sleeper.pid();
+    ::_exit(::write(write_end.get(), &pid, sizeof pid) == sizeof pid ? 0 : 1);
+  }
+  write_end.reset();
+  pid_t sleeper = -1;
+  if (parent < 0 || ::read(read_end.get(), &sleeper, sizeof sleeper) != sizeof sleeper) return -1;
+  ::waitpid(parent, nullptr, 0);
+  return sleeper;
+}
+
+TEST(BackgroundProcessTest, DieWithParentKillsItWhenTheParentDies) {
+  pid_t orphan = sleeper_of_a_dead_parent(true);
+  ASSERT_GT(orphan, 0);
+  EXPECT_TRUE(eventually([&] { return !process_alive(orphan); }, 5s));
+
+  pid_t survivor = sleeper_of_a_dead_parent(false);
+  ASSERT_GT(survivor, 0);
+  EXPECT_FALSE(eventually([&] { return !process_alive(survivor); }, 200ms));
+  ::kill(survivor, SIGKILL);
 }
 
 TEST(TempDirTest, IsUniqueAndPrivateAndGoesWithItsContents) {
