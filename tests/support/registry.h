@@ -76,6 +76,7 @@ class RegistryServer {
 
   RegistryMode mode() const { return mode_; }
   bool tls() const { return !ca_file_.empty(); }
+  int port() const { return port_; }
   std::string host() const;  // "127.0.0.1:PORT"
   std::string url() const;   // "http://127.0.0.1:PORT" or "https://..."
   // The registry's storage (rootdirectory), under dir().
