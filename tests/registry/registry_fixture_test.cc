@@ -99,6 +99,9 @@ TEST_P(RegistryRoundTripTest, SkopeoPushesALayoutAndReadsBackTheSameBytes) {
         << layer;
   // The blobs are in the registry's storage, under its root.
   EXPECT_TRUE(path_exists(registry.root_dir() + "/docker/registry/v2/repositories/berth/fixture"));
+  EXPECT_NE(registry.access_log().find("\"PUT /v2/berth/fixture/manifests/v1 HTTP/1.1\" 201"),
+            std::string::npos)
+      << registry.access_log();
 }
 
 INSTANTIATE_TEST_SUITE_P(EachMode, RegistryRoundTripTest,

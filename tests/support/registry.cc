@@ -100,6 +100,8 @@ const char* to_string(RegistryMode mode) {
   return "unknown";
 }
 
+void PrintTo(RegistryMode mode, std::ostream* os) { *os << to_string(mode); }
+
 RegistryServer RegistryServer::start(RegistryMode mode, RegistryOptions options) {
   RegistryServer server(mode, TempDir("berth-registry"));
   server.root_dir_ = server.dir_ / "storage";
@@ -134,6 +136,10 @@ std::optional<RegistryCredentials> RegistryServer::credentials() const {
 }
 
 pid_t RegistryServer::pid() const { return registry_ ? registry_->pid() : -1; }
+
+std::string RegistryServer::access_log() const { return registry_ ? registry_->out() : ""; }
+
+std::string RegistryServer::error_log() const { return registry_ ? registry_->err() : ""; }
 
 pid_t RegistryServer::token_server_pid() const { return token_server_ ? token_server_->pid() : -1; }
 
@@ -290,8 +296,8 @@ void RegistryServer::start_registry() {
     // Another process took the port before the registry bound it.
     if (!exited || last_failure.find("address already in use") == std::string::npos) break;
   }
-  throw std::runtime_error("start docker-registry (" + std::string(to_string(mode_)) + ", " +
-                           config_file + "): " + last_failure);
+  throw std::runtime_error("start docker-registry (" + std::string(to_string(mode_)) + "): " +
+                           last_failure + "\nits " + config_file + ":\n" + read_file(config_file));
 }
 
 OciLayout make_oci_layout(const std::string& dir, const std::string& tag,

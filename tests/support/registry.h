@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,8 @@ enum class RegistryMode {
   kToken,      // `auth: token:`, tokens from tests/support/token_server.py
 };
 const char* to_string(RegistryMode mode);
+// gtest prints a parameter by its name.
+void PrintTo(RegistryMode mode, std::ostream* os);
 
 struct RegistryCredentials {
   std::string username;
@@ -84,6 +87,10 @@ class RegistryServer {
   // The temp dir holding everything of this registry.
   const std::string& dir() const { return dir_.path(); }
   pid_t pid() const;  // the registry's
+  // What the registry printed so far: its access log (one line a request,
+  // Apache's combined format) and its errors (logrus lines, level error).
+  std::string access_log() const;
+  std::string error_log() const;
 
   // With TLS: the CA's certificate (PEM), and a directory holding only it as
   // ca.crt (skopeo's --*-cert-dir, the layout of Docker's certs.d/HOST/).
