@@ -231,9 +231,12 @@ void RegistryServer::start_token_server(const RegistryOptions& options) {
   std::string out = token_server_->out();
   if (!listening || out.rfind(marker, 0) != 0) {
     std::ostringstream message;
-    message << "start the token server: "
-            << (listening ? "it exited: " : "it printed no port within 15 s: ")
-            << token_server_->wait(0ms);
+    message << "start the token server: ";
+    if (listening)
+      message << "it exited: ";
+    else
+      message << "it printed no port within " << kStartDeadline.count() << " s: ";
+    message << token_server_->wait(0ms);
     throw std::runtime_error(message.str());
   }
   token_realm_ = std::string(tls() ? "https" : "http") +

@@ -121,7 +121,7 @@ class RegistryServer {
   void start_registry();
 
   RegistryMode mode_;
-  // Declared first, so destroyed last: after the processes that use it.
+  // Declared before the processes, so removed after they are killed.
   TempDir dir_;
   std::string root_dir_, ca_file_, cert_dir_, tls_cert_, tls_key_;
   std::string htpasswd_file_, token_realm_, token_signing_cert_, token_log_;
