@@ -52,8 +52,8 @@ from cryptography.hazmat.primitives import serialization
 def parse_scope(scope):
     """'repository:a/b:pull,push' -> ('repository', 'a/b', ['pull', 'push']).
 
-    The name may itself hold colons (a port in a registry:catalog-like name),
-    so the type ends at the first colon and the actions start at the last."""
+    The type ends at the first colon and the actions start at the last, so a
+    name is taken whole should it hold a colon."""
     kind, _, rest = scope.partition(":")
     name, _, actions = rest.rpartition(":")
     if not kind or not name:
