@@ -371,7 +371,7 @@ Result<ImportResult> import_rootfs_tarball(Store& store, const ImportOptions& op
 }  // namespace
 
 Result<ImportResult> import_images(Store& store, const ImportOptions& options) {
-  if (!options.reference.empty()) TRY(normalize_reference(options.reference));
+  if (!options.reference.empty()) TRY(normalize_tag(options.reference));
   if (options.rootfs) return import_rootfs_tarball(store, options);
 
   struct stat st;

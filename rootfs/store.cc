@@ -14,6 +14,7 @@
 #include "core/defer.h"
 #include "core/files.h"
 #include "rootfs/digest.h"
+#include "rootfs/reference.h"
 
 namespace berth::image {
 
@@ -46,28 +47,20 @@ Result<std::vector<std::string>> list_dir(const std::string& path, bool hidden =
   return names;
 }
 
-bool valid_name_char(char c) {
-  return std::islower(static_cast<unsigned char>(c)) ||
-         std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
-         c == '/' || c == ':';
-}
-
 }  // namespace
 
 Result<std::string> normalize_reference(const std::string& reference) {
-  if (reference.empty()) return make_error("empty image reference");
-  if (!std::all_of(reference.begin(), reference.end(), valid_name_char))
-    return make_error("invalid image reference \"{}\": use lowercase letters, digits and . _ - / :",
-                      reference);
-  // The tag is what follows the last ':' after the last '/' (a registry
-  // host may carry a port: "localhost:5000/x").
-  size_t slash = reference.rfind('/');
-  size_t colon = reference.rfind(':');
-  if (colon == std::string::npos || (slash != std::string::npos && colon < slash))
-    return reference + ":latest";
-  if (colon == 0 || colon + 1 == reference.size())
-    return make_error("invalid image reference \"{}\"", reference);
-  return reference;
+  auto parsed = TRY_VALUE(parse_reference(reference));
+  // Docker resolves a reference with both a tag and a digest by the digest.
+  if (!parsed.digest.empty()) return parsed.familiar_name() + "@" + parsed.digest;
+  return parsed.familiar_name() + ":" + parsed.tag;
+}
+
+Result<std::string> normalize_tag(const std::string& reference) {
+  auto key = TRY_VALUE(normalize_reference(reference));
+  if (key.find('@') != std::string::npos)
+    return make_error("refusing to create a tag with a digest reference: \"{}\"", reference);
+  return key;
 }
 
 Result<Store> Store::open(const std::string& root) {
@@ -120,7 +113,15 @@ Result<json> Store::load_repositories() const {
   if (!exists(path)) return json::object();
   auto repositories = TRY_VALUE(read_json(path));
   if (!repositories.is_object()) return make_error("{}: not a JSON object", path);
-  return repositories;
+  // Stores written before names were normalized may key "python:3" as
+  // "docker.io/library/python:3"; such a key reads as its familiar form and
+  // is written back so by the next change.
+  json keyed = json::object();
+  for (const auto& [key, id] : repositories.items()) {
+    auto normalized = normalize_reference(key);
+    keyed[normalized ? normalized.value() : key] = id;
+  }
+  return keyed;
 }
 
 Status Store::save_repositories(const json& repositories) const {
@@ -166,18 +167,21 @@ Result<Image> Store::add_image(const std::string& config_bytes,
   json record = {{"config", config}, {"layers", layers}, {"imported", rfc3339_now(false)}};
   TRY(write_file_atomic(root_ + "/images/" + digest_hex(id) + ".json", record.dump() + "\n", 0600));
   auto repositories = TRY_VALUE(load_repositories());
-  for (const std::string& tag : tags) repositories[TRY_VALUE(normalize_reference(tag))] = id;
+  for (const std::string& tag : tags) repositories[TRY_VALUE(normalize_tag(tag))] = id;
   TRY(save_repositories(repositories));
   return load_image(id, repositories);
 }
 
 Result<Image> Store::find_image(const std::string& reference) const {
   auto repositories = TRY_VALUE(load_repositories());
-  if (auto name = normalize_reference(reference); name && repositories.contains(name.value()))
-    return load_image(repositories[name.value()], repositories);
-  // An id, with or without "sha256:", or a prefix of one at least 4 long.
+  auto key = normalize_reference(reference);
+  if (key && repositories.contains(key.value()))
+    return load_image(repositories[key.value()], repositories);
+  // An id, with or without "sha256:", or a prefix of one at least 4 long
+  // (`berth tag 0e5679ebf079 ...`): a name that is not a tag may be one.
   std::string prefix = reference.rfind("sha256:", 0) == 0 ? reference.substr(7) : reference;
-  if (prefix.size() >= 4 && std::all_of(prefix.begin(), prefix.end(), ::isxdigit)) {
+  bool id_like = prefix.size() >= 4 && std::all_of(prefix.begin(), prefix.end(), ::isxdigit);
+  if (id_like) {
     auto files = TRY_VALUE(list_dir(root_ + "/images"));
     std::vector<std::string> matches;
     for (const std::string& file : files)
@@ -186,6 +190,7 @@ Result<Image> Store::find_image(const std::string& reference) const {
     if (matches.size() > 1) return make_error("image id prefix \"{}\" is ambiguous", reference);
     if (matches.size() == 1) return load_image("sha256:" + matches[0], repositories);
   }
+  if (!key && !id_like) return std::move(key.error());
   return Error(fmt::format("no such image: {}", reference), ENOENT);
 }
 

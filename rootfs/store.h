@@ -4,7 +4,9 @@
 //                          (sha256 of the uncompressed layer tar)
 //   images/<hex>.json      an image: its OCI config (hex = the config's digest,
 //                          which is the image id), layer diff_ids bottom first
-//   repositories.json      "name:tag" -> image id
+//   repositories.json      "name:tag" -> image id, the name in its familiar
+//                          form ("python:3", "kbaafi/dockerml:latest",
+//                          "127.0.0.1:5000/x:1"; see rootfs/reference.h)
 //   store.lock             flock held by every change to the above
 //
 // A layer appears under layers/ only complete: it is extracted into a temp
@@ -64,7 +66,8 @@ class Store {
   // holds the lock.
   Result<Image> add_image(const std::string& config_bytes, const std::vector<std::string>& tags);
 
-  // "name:tag", "name" (":latest"), a full id, or a unique id prefix.
+  // Any reference to a tag ("python", "docker.io/library/python:latest"),
+  // a full id, or a unique id prefix; ENOENT when there is no such image.
   Result<Image> find_image(const std::string& reference) const;
   Result<std::vector<Image>> list_images() const;
 
@@ -83,7 +86,13 @@ class Store {
   std::string root_;
 };
 
-// "name" -> "name:latest"; checks the characters Docker allows.
+// The key of a reference in repositories.json: the familiar "name:tag"
+// ("docker.io/library/python" -> "python:latest"), or "name@digest" when it
+// has a digest (which then decides, as in Docker). Refuses what Docker
+// refuses, with its reason.
 Result<std::string> normalize_reference(const std::string& reference);
+// normalize_reference for a name an image is given: a digest names a
+// manifest in a registry, it cannot be a tag.
+Result<std::string> normalize_tag(const std::string& reference);
 
 }  // namespace berth::image
