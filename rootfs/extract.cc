@@ -219,6 +219,69 @@ class LayerInput {
   bool eof_ = false;
 };
 
+// The layer's tar stream, as the tar reader sees it: a first libarchive
+// reader ("raw" format over the gzip/zstd/xz filters) decompresses the
+// blob, and this hands its blocks on, hashed on the way. That digest is the
+// layer's diff_id: the store checks it, since a layer shared by diff_id
+// must be what every image naming that diff_id expects.
+class TarInput {
+ public:
+  TarInput(archive* decompressor, LayerInput& layer) : decompressor_(decompressor), layer_(layer) {}
+
+  Status start() { return hasher_.start(); }
+
+  static la_ssize_t read(archive* a, void* self, const void** buffer) {
+    auto* input = static_cast<TarInput*>(self);
+    auto block = input->next();
+    if (!block) {
+      archive_set_error(a, EIO, "%s", block.error().message().c_str());
+      input->error_ = std::move(block.error());
+      return -1;
+    }
+    *buffer = block->data();
+    return static_cast<la_ssize_t>(block->size());
+  }
+
+  // The digest of the whole uncompressed stream, past the end-of-archive
+  // blocks the tar reader stops at.
+  Result<std::string> finish() {
+    while (!eof_) TRY(next());
+    return hasher_.finish();
+  }
+
+  Error failure(archive* a) const {
+    if (error_) return *error_;
+    const char* message = archive_error_string(a);
+    return Error(message ? message : "unknown libarchive error", archive_errno(a));
+  }
+
+ private:
+  // A block stays valid until the next read of the decompressor, which
+  // comes only after the hasher is done with it.
+  Result<std::span<const std::byte>> next() {
+    if (eof_) return std::span<const std::byte>();
+    hasher_.wait();
+    const void* data = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int r = decompressor_ ? archive_read_data_block(decompressor_, &data, &size, &offset) : ARCHIVE_EOF;
+    if (r == ARCHIVE_EOF) {
+      eof_ = true;
+      return std::span<const std::byte>();
+    }
+    if (r < ARCHIVE_WARN) return layer_.failure(decompressor_).add_context("decompress layer");
+    std::span<const std::byte> block(static_cast<const std::byte*>(data), size);
+    hasher_.hash(block);
+    return block;
+  }
+
+  archive* decompressor_;  // null for an empty blob
+  LayerInput& layer_;
+  BlockHasher hasher_;
+  std::optional<Error> error_;
+  bool eof_ = false;
+};
+
 struct DirectoryMetadata {
   std::string path;
   Metadata metadata;
@@ -226,7 +289,7 @@ struct DirectoryMetadata {
 
 class Extractor {
  public:
-  Extractor(int dest, LayerInput& input, ExtractStats& stats)
+  Extractor(int dest, TarInput& input, ExtractStats& stats)
       : dest_(dest), input_(input), stats_(stats) {
     struct stat st;
     // Files we create belong to our fsuid/fsgid unless a setgid directory
@@ -258,7 +321,7 @@ class Extractor {
   }
 
   int dest_;
-  LayerInput& input_;
+  TarInput& input_;
   ExtractStats& stats_;
   // Without CAP_CHOWN we keep our own ids, as GNU tar does for non-root.
   bool chown_ = ::geteuid() == 0;
@@ -555,19 +618,40 @@ Status Extractor::finish_directories() {
 
 using ArchivePtr = CHandle<archive, archive_read_free>;
 
-Result<ArchivePtr> open_archive(LayerInput& input) {
+Result<ArchivePtr> new_archive() {
   ArchivePtr a(archive_read_new());
   if (!a) return make_error("archive_read_new: out of memory");
-  // Only the formats and filters of image layers, and no external-program
-  // filters: archive_read_support_filter_all would fork lzop, lrzip and
-  // others on untrusted input.
-  if (archive_read_support_format_tar(a.get()) != ARCHIVE_OK ||
+  return a;
+}
+
+// The blob decompressed, as one "raw" entry; null for an empty blob (no
+// entry at all), which is an empty layer.
+Result<ArchivePtr> open_decompressor(LayerInput& input) {
+  ArchivePtr a = TRY_VALUE(new_archive());
+  // Only the filters of image layers, and no external-program filters:
+  // archive_read_support_filter_all would fork lzop, lrzip and others on
+  // untrusted input.
+  if (archive_read_support_format_raw(a.get()) != ARCHIVE_OK ||
       archive_read_support_format_empty(a.get()) != ARCHIVE_OK ||
       archive_read_support_filter_gzip(a.get()) != ARCHIVE_OK ||
       archive_read_support_filter_zstd(a.get()) != ARCHIVE_OK ||
       archive_read_support_filter_xz(a.get()) != ARCHIVE_OK)
-    return make_error("libarchive lacks tar, gzip, zstd or xz: {}", archive_error_string(a.get()));
+    return make_error("libarchive lacks raw, gzip, zstd or xz: {}", archive_error_string(a.get()));
   if (archive_read_open(a.get(), &input, nullptr, &LayerInput::read, nullptr) != ARCHIVE_OK)
+    return input.failure(a.get()).add_context("open layer");
+  archive_entry* entry;
+  int r = archive_read_next_header(a.get(), &entry);
+  if (r == ARCHIVE_EOF) return ArchivePtr();
+  if (r < ARCHIVE_WARN) return input.failure(a.get()).add_context("open layer");
+  return a;
+}
+
+Result<ArchivePtr> open_tar(TarInput& input) {
+  ArchivePtr a = TRY_VALUE(new_archive());
+  if (archive_read_support_format_tar(a.get()) != ARCHIVE_OK ||
+      archive_read_support_format_empty(a.get()) != ARCHIVE_OK)
+    return make_error("libarchive lacks tar: {}", archive_error_string(a.get()));
+  if (archive_read_open(a.get(), &input, nullptr, &TarInput::read, nullptr) != ARCHIVE_OK)
     return input.failure(a.get()).add_context("open layer");
   return a;
 }
@@ -578,15 +662,18 @@ Result<ExtractStats> extract_layer(const LayerReader& reader, const std::string&
   auto dest_fd = TRY_VALUE(open_file(dest, O_PATH | O_DIRECTORY));
   LayerInput input(reader);
   TRY(input.start());
-  ArchivePtr a = TRY_VALUE(open_archive(input));
+  ArchivePtr decompressor = TRY_VALUE(open_decompressor(input));
+  TarInput tar_input(decompressor.get(), input);
+  TRY(tar_input.start());
+  ArchivePtr a = TRY_VALUE(open_tar(tar_input));
   ExtractStats stats;
-  Extractor extractor(dest_fd.get(), input, stats);
+  Extractor extractor(dest_fd.get(), tar_input, stats);
   for (;;) {
     archive_entry* entry;
     int r = archive_read_next_header(a.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     // ARCHIVE_WARN: an odd pax record or name charset; the entry is usable.
-    if (r < ARCHIVE_WARN) return input.failure(a.get()).add_context("read layer");
+    if (r < ARCHIVE_WARN) return tar_input.failure(a.get()).add_context("read layer");
     ++stats.entries;
     if (Status s = extractor.extract(a.get(), entry); !s) {
       const char* name = archive_entry_pathname(entry);
@@ -594,6 +681,7 @@ Result<ExtractStats> extract_layer(const LayerReader& reader, const std::string&
     }
   }
   TRY(extractor.finish_directories());
+  stats.content_digest = TRY_VALUE(tar_input.finish());
   stats.input_digest = TRY_VALUE(input.finish());
   return stats;
 }

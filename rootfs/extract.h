@@ -23,7 +23,8 @@ namespace berth::image {
 struct ExtractStats {
   uint64_t entries = 0;
   uint64_t bytes = 0;        // file contents written
-  std::string input_digest;  // "sha256:<hex>" of the bytes read (the blob as stored)
+  std::string input_digest;    // "sha256:<hex>" of the bytes read (the blob as stored)
+  std::string content_digest;  // of the uncompressed tar stream: the layer's diff_id
 };
 
 // Returns the next block of the archive's bytes; an empty span at the end.

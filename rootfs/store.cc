@@ -99,6 +99,9 @@ Result<ExtractStats> Store::add_layer(const std::string& diff_id, const LayerRea
   if (!expected_input_digest.empty() && stats.input_digest != expected_input_digest)
     return make_error("layer {}: its content has digest {}, not {}", diff_id, stats.input_digest,
                       expected_input_digest);
+  if (stats.content_digest != diff_id)
+    return make_error("layer {}: its uncompressed content has digest {}, not the diff_id its image names",
+                      diff_id, stats.content_digest);
   std::string target = layer_dir(diff_id);
   // Another import may have finished the same layer meanwhile: keep theirs.
   if (::rename(tmp.c_str(), target.c_str()) < 0 && errno != EEXIST && errno != ENOTEMPTY)
@@ -192,6 +195,15 @@ Result<Image> Store::find_image(const std::string& reference) const {
   }
   if (!key && !id_like) return std::move(key.error());
   return Error(fmt::format("no such image: {}", reference), ENOENT);
+}
+
+Result<Image> Store::tag_image(const std::string& source, const std::string& tag) {
+  std::string key = TRY_VALUE(normalize_tag(tag));
+  Image image = TRY_VALUE(find_image(source));
+  auto repositories = TRY_VALUE(load_repositories());
+  repositories[key] = image.id;
+  TRY(save_repositories(repositories));
+  return load_image(image.id, repositories);
 }
 
 Result<std::vector<Image>> Store::list_images() const {

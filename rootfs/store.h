@@ -66,6 +66,10 @@ class Store {
   // holds the lock.
   Result<Image> add_image(const std::string& config_bytes, const std::vector<std::string>& tags);
 
+  // Points a tag at the image source names (a tag or an id prefix), as
+  // `docker tag`; a tag that pointed elsewhere moves. The caller holds the lock.
+  Result<Image> tag_image(const std::string& source, const std::string& tag);
+
   // Any reference to a tag ("python", "docker.io/library/python:latest"),
   // a full id, or a unique id prefix; ENOENT when there is no such image.
   Result<Image> find_image(const std::string& reference) const;

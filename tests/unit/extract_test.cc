@@ -269,6 +269,30 @@ TEST_F(ExtractTest, DigestIsSha256OfTheStoredBlob) {
   EXPECT_EQ(stats->input_digest, sha256_of(read_file(archive_)));
 }
 
+// The uncompressed stream's digest is the layer's diff_id, whatever the
+// compression; trailing bytes after the end-of-archive blocks count.
+TEST_F(ExtractTest, ContentDigestIsSha256OfTheUncompressedTar) {
+  write_archive(archive_, {file("a", "alpha"), file("b", std::string(100000, 'b'))});
+  std::string tar = read_file(archive_);
+  for (Filter filter : {Filter::None, Filter::Gzip, Filter::Zstd, Filter::Xz}) {
+    fs::remove_all(layer_);
+    fs::create_directory(layer_);
+    write_archive(archive_, {file("a", "alpha"), file("b", std::string(100000, 'b'))}, filter);
+    auto stats = extract_layer_file(archive_, layer_);
+    ASSERT_TRUE(stats.has_value()) << stats.error().message();
+    EXPECT_EQ(stats->content_digest, sha256_of(tar));
+    EXPECT_EQ(stats->input_digest, sha256_of(read_file(archive_)));
+  }
+}
+
+TEST_F(ExtractTest, AnEmptyBlobIsAnEmptyLayer) {
+  std::ofstream(archive_, std::ios::binary | std::ios::trunc).flush();
+  auto stats = extract_layer_file(archive_, layer_);
+  ASSERT_TRUE(stats.has_value()) << stats.error().message();
+  EXPECT_EQ(stats->entries, 0u);
+  EXPECT_EQ(stats->content_digest, sha256_of(""));
+}
+
 TEST_F(ExtractTest, DigestCoversBytesAfterTheEndOfArchive) {
   write_archive(archive_, {file("a", "alpha")});
   std::ofstream(archive_, std::ios::binary | std::ios::app) << std::string(3 << 20, '\0');
