@@ -5,10 +5,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <functional>
 #include <string>
 
 #include "core/error.h"
+#include "rootfs/registry/pull.h"
 #include "rootfs/store.h"
 
 namespace berth::launcher_cli {
@@ -17,6 +19,7 @@ struct GlobalOptions {
   std::string root = image::kDefaultStoreRoot;
   std::string bridge;  // "" is network::kDefaultBridge
   std::string subnet;  // "" is network::kDefaultSubnet
+  std::string registries_config;  // "" is $BERTH_REGISTRIES_CONFIG or /etc/berth/registries.json
 };
 
 // The exit status on success; an error becomes status 125 (126/127 when
@@ -41,6 +44,17 @@ Command register_kill(CLI::App& app, const GlobalOptions& globals);
 Command register_rm(CLI::App& app, const GlobalOptions& globals);
 Command register_port(CLI::App& app, const GlobalOptions& globals);
 Command register_system(CLI::App& app, const GlobalOptions& globals);
+Command register_pull(CLI::App& app, const GlobalOptions& globals);
+Command register_tag(CLI::App& app, const GlobalOptions& globals);
+Command register_login(CLI::App& app, const GlobalOptions& globals);
+Command register_logout(CLI::App& app, const GlobalOptions& globals);
+
+// Pulls an image as `berth pull` does, printing Docker's progress and
+// status lines on out (none with quiet); run uses it for an image it lacks.
+Result<registry::PullResult> pull(const GlobalOptions& globals, const std::string& name,
+                                  const std::string& platform, bool quiet, std::FILE* out);
+// Credentials from Docker's config.json (and its credential helpers).
+registry::CredentialsFor stored_credentials();
 
 // Runs action on each named container, printing each name that succeeded
 // and each failure but the last, which is returned (Docker's behaviour for

@@ -5,15 +5,17 @@ namespace berth::launcher_cli {
 Command register_images(CLI::App& app, const GlobalOptions& globals) {
   CLI::App* command = app.add_subcommand("images", "List images");
   auto quiet = std::make_shared<bool>(false);
+  auto no_trunc = std::make_shared<bool>(false);
   command->add_flag("-q,--quiet", *quiet, "Only show image IDs");
-  return {command, [&globals, quiet]() -> CommandResult {
+  command->add_flag("--no-trunc", *no_trunc, "Don't truncate output");
+  return {command, [&globals, quiet, no_trunc]() -> CommandResult {
             auto store = TRY_VALUE(image::Store::open(globals.root));
             auto images = TRY_VALUE(store.list_images());
             if (!*quiet)
               fmt::print("{:<30} {:<15} {:<14} {:<16} {}\n", "REPOSITORY", "TAG", "IMAGE ID",
                          "CREATED", "SIZE");
             for (const image::Image& image : images) {
-              std::string short_id = image.id.substr(7, 12);
+              std::string short_id = *no_trunc ? image.id : image.id.substr(7, 12);
               if (*quiet) {
                 fmt::print("{}\n", short_id);
                 continue;

@@ -33,12 +33,16 @@ int run_main(int argc, char** argv) {
                  "the host bridge of --network bridge containers (default berth0)");
   app.add_option("--subnet", globals.subnet,
                  "the bridge's IPv4 subnet, when berth creates it (default 10.87.0.0/16)");
+  app.add_option("--registries-config", globals.registries_config,
+                 "registry mirrors and insecure registries (default $BERTH_REGISTRIES_CONFIG or "
+                 "/etc/berth/registries.json)");
   std::vector<Command> commands = {
       register_run(app, globals),    register_import(app, globals),  register_images(app, globals),
       register_rmi(app, globals),    register_inspect(app, globals), register_ps(app, globals),
       register_logs(app, globals),   register_exec(app, globals),    register_stop(app, globals),
       register_kill(app, globals),   register_rm(app, globals),      register_port(app, globals),
-      register_system(app, globals),
+      register_system(app, globals),  register_pull(app, globals),    register_tag(app, globals),
+      register_login(app, globals),   register_logout(app, globals),
   };
   app.require_subcommand(1, 1);
   try {

@@ -6,6 +6,7 @@
 
 #include "launcher/cli/commands.h"
 #include "launcher/sealed_copy.h"
+#include "rootfs/reference.h"
 
 namespace berth::launcher_cli {
 namespace {
@@ -17,6 +18,28 @@ CLI::Option* repeatable(CLI::App* command, const std::string& name,
   return command->add_option(name, values, help)->allow_extra_args(false);
 }
 
+struct PullFlags {
+  std::string policy = "missing";
+  std::string platform;
+};
+
+// --pull: missing (Docker's default) pulls an image the store lacks, always
+// pulls first, never uses the store only. What the pull prints goes to
+// stderr, as Docker's, so the container's output stays alone on stdout.
+Status ensure_image(const GlobalOptions& globals, const PullFlags& flags, const std::string& name) {
+  if (flags.policy == "never") return ok();
+  if (flags.policy == "missing") {
+    auto store = TRY_VALUE(image::Store::open(globals.root));
+    auto found = store.find_image(name);
+    if (found) return ok();
+    if (found.error().errno_value() != ENOENT) return std::move(found.error());
+    image::Reference reference = TRY_VALUE(image::parse_reference(name));
+    fmt::print(stderr, "Unable to find image '{}' locally\n", reference.familiar_string());
+  }
+  TRY(pull(globals, name, flags.platform, false, stderr));
+  return ok();
+}
+
 }  // namespace
 
 Command register_run(CLI::App& app, const GlobalOptions& globals) {
@@ -26,6 +49,11 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
   command->set_help_flag("--help", "Print this help message and exit");  // -h is --hostname
   auto options = std::make_shared<launcher::RunOptions>();
   auto entrypoint = std::make_shared<std::string>();
+  auto pull_flags = std::make_shared<PullFlags>();
+  command->add_option("--pull", pull_flags->policy, "Pull image before running (always, missing, never)")
+      ->check(CLI::IsMember({"always", "missing", "never"}))
+      ->capture_default_str();
+  command->add_option("--platform", pull_flags->platform, "Set platform if server is multi-platform capable");
   command->add_flag("-i,--interactive", options->interactive, "Keep STDIN open");
   command->add_flag("-t,--tty", options->tty, "Allocate a pseudo-TTY");
   command->add_flag("-d,--detach", options->detach, "Run in the background and print the id");
@@ -57,7 +85,7 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
              "Publish a container's port to the host ([IP:]HOSTPORT:CTRPORT[/PROTO] or CTRPORT)");
   command->add_flag("-P,--publish-all", options->publish_all,
                     "Publish all exposed ports to free host ports");
-  return {command, [&globals, command, options, entrypoint]() -> CommandResult {
+  return {command, [&globals, command, options, entrypoint, pull_flags]() -> CommandResult {
             if (command->count("--entrypoint")) options->entrypoint = *entrypoint;
             std::vector<std::string> rest = command->remaining(true);
             if (rest.empty())
@@ -71,6 +99,7 @@ Command register_run(CLI::App& app, const GlobalOptions& globals) {
             TRY(launcher::reexec_from_sealed_copy_if_ptrace(*options, paths.init_binary));
             if (options->init && ::access(paths.init_binary.c_str(), X_OK) < 0)
               return sys_error("--init: {}", paths.init_binary);
+            TRY(ensure_image(globals, *pull_flags, options->image));
             return launcher::run_container(paths, *options);
           }};
 }

@@ -1,0 +1,263 @@
+#include "rootfs/registry/client.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <thread>
+
+#include "rootfs/digest.h"
+
+namespace berth::registry {
+namespace {
+
+// Tries of one request before its failure is final, and the back-off
+// between them: 0.25 s, 0.5 s, 1 s, 2 s (a Retry-After up to kMaxRetryAfter
+// replaces it).
+constexpr int kAttempts = 5;
+constexpr std::chrono::milliseconds kFirstBackOff{250};
+constexpr std::chrono::seconds kMaxRetryAfter{30};
+// Reconnections of one blob download after dropped connections.
+constexpr int kMaxResumes = 5;
+
+bool worth_retrying(long status) { return status == 429 || status >= 500; }
+
+bool is_redirect(long status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// How long to wait before try number attempt + 1.
+std::chrono::milliseconds back_off(int attempt, const Response* response) {
+  if (response) {
+    std::string retry_after = response->header("retry-after");
+    unsigned seconds = 0;
+    auto [end, ec] = std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds);
+    if (ec == std::errc() && end == retry_after.data() + retry_after.size() && !retry_after.empty()) {
+      return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds), kMaxRetryAfter);
+    }
+  }
+  return kFirstBackOff * (1 << attempt);
+}
+
+void set_header(Request& request, std::string_view name, const std::string& line) {
+  std::erase_if(request.headers, [&](const std::string& header) {
+    return header.size() > name.size() && header[name.size()] == ':' &&
+           std::equal(name.begin(), name.end(), header.begin(),
+                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  });
+  if (!line.empty()) request.headers.push_back(line);
+}
+
+// A blob or manifest fetch that the registry answered with anything but
+// success. errno tells the caller what kind of refusal it was: EACCES
+// (unauthorized, denied), ENOENT (unknown), EIO (anything else).
+Error fetch_error(const Response& response, const std::string& what) {
+  int kind = response.status == 401 || response.status == 403 ? EACCES : response.status == 404 ? ENOENT : EIO;
+  return Error(fmt::format("{}: {}", what, registry_error(response)), kind);
+}
+
+}  // namespace
+
+std::string describe(const Endpoint& endpoint, const std::string& repository, const std::string& reference) {
+  std::string separator = reference.starts_with("sha256:") ? "@" : ":";
+  return fmt::format("{}/{}{}{}", url_host(endpoint.url), repository, separator, reference);
+}
+
+Client::Client(Endpoint endpoint, std::string repository, std::string access,
+               std::optional<Credentials> credentials)
+    : endpoint_(std::move(endpoint)),
+      repository_(std::move(repository)),
+      scopes_(repository_.empty() ? std::vector<std::string>() : std::vector{repository_scope(repository_, access)}),
+      http_(endpoint_.tls),
+      authenticator_(std::move(credentials)) {}
+
+// A mirror gets one try: when it fails, the next endpoint is the better bet.
+int Client::attempts() const { return endpoint_.mirror ? 1 : kAttempts; }
+
+std::string Client::url(const std::string& path) const {
+  return fmt::format("{}/v2/{}/{}", endpoint_.url, repository_, path);
+}
+
+void Client::authorize(Request& request) const {
+  set_header(request, "Authorization", authenticator_.authorization(scopes_));
+}
+
+Result<Response> Client::send(Request request) {
+  bool answered = false;
+  for (int attempt = 0;; ++attempt) {
+    authorize(request);
+    auto response = http_.perform(request);
+    bool last = attempt + 1 >= attempts();
+    if (!response) {
+      if (!is_transient(response.error()) || last) return response;
+      std::this_thread::sleep_for(back_off(attempt, nullptr));
+      continue;
+    }
+    if (response->status == 401 && !answered) {
+      TRY_CTX(authenticator_.answer(*response, scopes_, http_), "{} {}", request.method, request.url);
+      answered = true;
+      --attempt;  // answering a challenge is not a failed try
+      continue;
+    }
+    if (worth_retrying(response->status) && !last) {
+      std::this_thread::sleep_for(back_off(attempt, &*response));
+      continue;
+    }
+    return response;
+  }
+}
+
+Result<Download> Client::open(Request request) {
+  bool answered = false;
+  for (int attempt = 0;; ++attempt) {
+    authorize(request);
+    auto download = http_.open(request);
+    bool last = attempt + 1 >= attempts();
+    if (!download) {
+      if (!is_transient(download.error()) || last) return download;
+      std::this_thread::sleep_for(back_off(attempt, nullptr));
+      continue;
+    }
+    const Response& response = download->response();
+    if (response.status == 401 && !answered) {
+      TRY_CTX(authenticator_.answer(response, scopes_, http_), "{} {}", request.method, request.url);
+      answered = true;
+      --attempt;
+      continue;
+    }
+    if (is_redirect(response.status)) return open_redirect(request, response);
+    if (worth_retrying(response.status) && !last) {
+      std::this_thread::sleep_for(back_off(attempt, &response));
+      continue;
+    }
+    return download;
+  }
+}
+
+// A registry may send blobs from elsewhere (a CDN, S3). The credentials
+// stay with the registry: the redirect's request carries them only if it
+// goes back to the same host.
+Result<Download> Client::open_redirect(const Request& request, const Response& redirect) {
+  std::string location = redirect.header("location");
+  if (location.empty()) return make_error("{} {}: HTTP {} without a Location", request.method, request.url, redirect.status);
+  Request followed = request;
+  followed.url = TRY_VALUE(resolve_url(request.url, location));
+  if (url_host(followed.url) != url_host(endpoint_.url)) set_header(followed, "Authorization", "");
+  Http http(url_host(followed.url) == url_host(endpoint_.url) ? endpoint_.tls : Tls{});
+  for (int attempt = 0;; ++attempt) {
+    auto download = http.open(followed);
+    bool last = attempt + 1 >= kAttempts;
+    if (!download) {
+      if (!is_transient(download.error()) || last) return download;
+      std::this_thread::sleep_for(back_off(attempt, nullptr));
+      continue;
+    }
+    if (worth_retrying(download->response().status) && !last) {
+      std::this_thread::sleep_for(back_off(attempt, &download->response()));
+      continue;
+    }
+    if (is_redirect(download->response().status)) {
+      return make_error("{} {}: redirected again, to {}", request.method, followed.url,
+                        download->response().header("location"));
+    }
+    return download;
+  }
+}
+
+Result<Response> Client::ping() { return send(Request{.url = endpoint_.url + "/v2/"}); }
+
+Result<Manifest> Client::get_manifest(const std::string& reference) {
+  Request request{.url = url("manifests/" + reference), .max_body = kMaxManifestBytes};
+  request.headers.push_back(fmt::format("Accept: {}, {}, {}, {}", kOciIndex, kDockerManifestList, kOciManifest,
+                                        kDockerManifest));
+  std::string what = "manifest for " + describe(endpoint_, repository_, reference);
+  Response response = TRY_VALUE(send(std::move(request)));
+  if (response.status != 200) return fetch_error(response, what);
+  Manifest manifest;
+  manifest.bytes = std::move(response.body);
+  manifest.digest = image::sha256_digest(manifest.bytes);
+  if (reference.starts_with("sha256:") && manifest.digest != reference) {
+    return make_error("{}: the registry sent content with digest {}", what, manifest.digest);
+  }
+  manifest.document = nlohmann::json::parse(manifest.bytes, nullptr, false);
+  if (!manifest.document.is_object()) return make_error("{}: not a JSON object", what);
+  std::string content_type = response.header("content-type");
+  content_type = content_type.substr(0, content_type.find(';'));
+  auto declared = manifest.document.find("mediaType");
+  manifest.media_type = declared != manifest.document.end() && declared->is_string()
+                            ? declared->get<std::string>()
+                            : content_type;
+  for (const char* known : {kOciIndex, kDockerManifestList, kOciManifest, kDockerManifest}) {
+    if (manifest.media_type == known) return manifest;
+  }
+  return make_error("{}: unsupported manifest type \"{}\"", what, manifest.media_type);
+}
+
+Result<Download> Client::open_blob_at(const Descriptor& blob, uint64_t offset) {
+  Request request{.url = url("blobs/" + blob.digest), .max_body = 1 << 20};
+  if (offset > 0) request.headers.push_back(fmt::format("Range: bytes={}-", offset));
+  Download download = TRY_VALUE(open(std::move(request)));
+  long status = download.response().status;
+  if (status != 200 && status != 206) {
+    return fetch_error(download.response(), "blob " + describe(endpoint_, repository_, blob.digest));
+  }
+  return download;
+}
+
+Result<std::string> Client::get_blob(const Descriptor& blob, size_t max_size) {
+  std::string what = "blob " + describe(endpoint_, repository_, blob.digest);
+  if (blob.size > max_size) return make_error("{}: {} bytes, over the bound of {}", what, blob.size, max_size);
+  BlobStream stream = TRY_VALUE(open_blob(blob));
+  std::string bytes;
+  for (;;) {
+    auto block = TRY_VALUE(stream.next());
+    if (block.empty()) break;
+    bytes.append(reinterpret_cast<const char*>(block.data()), block.size());
+  }
+  if (std::string digest = image::sha256_digest(bytes); digest != blob.digest) {
+    return make_error("{}: the registry sent content with digest {}", what, digest);
+  }
+  return bytes;
+}
+
+Result<BlobStream> Client::open_blob(const Descriptor& blob) {
+  if (!image::is_sha256_digest(blob.digest)) return make_error("blob digest \"{}\" is not sha256", blob.digest);
+  Download download = TRY_VALUE(open_blob_at(blob, 0));
+  return BlobStream(*this, blob, std::move(download));
+}
+
+Result<std::span<const std::byte>> BlobStream::next() {
+  std::string what = "blob " + describe(client_->endpoint_, client_->repository_, blob_.digest);
+  for (;;) {
+    auto block = download_.next();
+    if (!block) {
+      if (!is_transient(block.error()) || resumes_ >= kMaxResumes) return block;
+      TRY(resume());
+      continue;
+    }
+    std::span<const std::byte> bytes = *block;
+    if (skip_ > 0) {
+      if (bytes.empty()) return make_error("{}: shorter when resumed than before", what);
+      size_t dropped = static_cast<size_t>(std::min<uint64_t>(skip_, bytes.size()));
+      skip_ -= dropped;
+      bytes = bytes.subspan(dropped);
+      if (bytes.empty()) continue;
+    }
+    received_ += bytes.size();
+    if (received_ > blob_.size) return make_error("{}: longer than the {} bytes its descriptor says", what, blob_.size);
+    if (bytes.empty() && received_ < blob_.size) {
+      return make_error("{}: ended after {} of {} bytes", what, received_, blob_.size);
+    }
+    return bytes;
+  }
+}
+
+Status BlobStream::resume() {
+  ++resumes_;
+  std::this_thread::sleep_for(back_off(resumes_ - 1, nullptr));
+  download_ = TRY_VALUE(client_->open_blob_at(blob_, received_));
+  // A registry that ignores Range sends the blob from its start again.
+  skip_ = download_.response().status == 200 ? received_ : 0;
+  return ok();
+}
+
+}  // namespace berth::registry
