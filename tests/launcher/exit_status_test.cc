@@ -12,11 +12,11 @@ namespace {
 using ExitStatusTest = LauncherTest;
 
 // The text once searched for (`exec: "`) in an error that is no exec
-// failure: the image reference is just a name nobody has.
+// failure: the image reference is just an invalid name, quoted back.
 TEST_F(ExitStatusTest, AFailureWhoseMessageQuotesExecIsNotAnExecFailure) {
   ProcessResult result = Berth({"run", "--rm", "exec: \"sh", "true"});
   EXPECT_EQ(result.exit_code, 125) << result;
-  EXPECT_NE(result.err.find("Unable to find image"), std::string::npos) << result;
+  EXPECT_NE(result.err.find("invalid reference format: \"exec: \"sh\""), std::string::npos) << result;
 }
 
 // execve's own failure, after the file was found: a script whose
