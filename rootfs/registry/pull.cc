@@ -154,10 +154,13 @@ class Reporter {
 
 // One layer, from the registry into the store.
 Status pull_layer(image::Store& store, Client& client, const Descriptor& blob, const std::string& diff_id,
-                  Reporter& reporter, const std::atomic<bool>& stop) {
+                  Reporter& reporter, const std::atomic<bool>& stop, const std::atomic<bool>* interrupted) {
   BlobStream stream = TRY_VALUE(client.open_blob(blob));
   auto last_report = std::chrono::steady_clock::now();
   image::LayerReader reader = [&]() -> Result<std::span<const std::byte>> {
+    // A failed read fails the extraction, and the store removes its temp
+    // dir: stopping here leaves nothing half-done behind.
+    if (interrupted && *interrupted) return make_error("interrupted");
     if (stop) return make_error("stopped: another layer failed");
     auto block = TRY_VALUE(stream.next());
     auto now = std::chrono::steady_clock::now();
@@ -197,7 +200,8 @@ Status pull_layers(image::Store& store, const Client& client, const Plan& plan,
     Client own = client;
     for (size_t at; !stop && (at = next++) < missing.size();) {
       size_t i = missing[at];
-      if (Status status = pull_layer(store, own, plan.layers[i], diff_ids[i], reporter, stop); !status) {
+      if (Status status = pull_layer(store, own, plan.layers[i], diff_ids[i], reporter, stop, options.interrupted);
+          !status) {
         std::lock_guard hold(failure_mutex);
         if (!failure) failure = status.error();
         stop = true;
