@@ -50,9 +50,17 @@ void set_header(Request& request, std::string_view name, const std::string& line
 // A blob or manifest fetch that the registry answered with anything but
 // success. errno tells the caller what kind of refusal it was: EACCES
 // (unauthorized, denied), ENOENT (unknown), EIO (anything else).
-Error fetch_error(const Response& response, const std::string& what) {
+Error fetch_error(const Response& response, const std::string& what, int tries) {
   int kind = response.status == 401 || response.status == 403 ? EACCES : response.status == 404 ? ENOENT : EIO;
-  return Error(fmt::format("{}: {}", what, registry_error(response)), kind);
+  std::string detail = registry_error(response);
+  // A 5xx or 429 that was retried until the tries ran out: the registry's
+  // error text ("unknown: ...") says neither the status nor that berth
+  // did not give up at the first.
+  if (worth_retrying(response.status) && tries > 1) {
+    detail += detail.starts_with("HTTP ") ? fmt::format(" (gave up after {} tries)", tries)
+                                          : fmt::format(" (HTTP {}, gave up after {} tries)", response.status, tries);
+  }
+  return Error(fmt::format("{}: {}", what, detail), kind);
 }
 
 }  // namespace
@@ -171,7 +179,7 @@ Result<Manifest> Client::get_manifest(const std::string& reference) {
                                         kDockerManifest));
   std::string what = "manifest for " + describe(endpoint_, repository_, reference);
   Response response = TRY_VALUE(send(std::move(request)));
-  if (response.status != 200) return fetch_error(response, what);
+  if (response.status != 200) return fetch_error(response, what, attempts());
   Manifest manifest;
   manifest.bytes = std::move(response.body);
   manifest.digest = image::sha256_digest(manifest.bytes);
@@ -198,7 +206,7 @@ Result<Download> Client::open_blob_at(const Descriptor& blob, uint64_t offset) {
   Download download = TRY_VALUE(open(std::move(request)));
   long status = download.response().status;
   if (status != 200 && status != 206) {
-    return fetch_error(download.response(), "blob " + describe(endpoint_, repository_, blob.digest));
+    return fetch_error(download.response(), "blob " + describe(endpoint_, repository_, blob.digest), attempts());
   }
   return download;
 }

@@ -13,6 +13,8 @@ fault says otherwise:
   none                  a well-behaved registry
   tamper-blob           the first layer's bytes changed (its gzip header's
                         mtime), same length, still a valid gzip
+  corrupt-blob          a byte in the middle of the first layer's deflate
+                        stream changed: another digest, and not a valid gzip
   tamper-config         one byte of the config changed, same length
   oversize-manifest     the manifest padded with spaces to over 4 MiB
   retry-after           the first --count manifest requests: 429, Retry-After: 1
@@ -72,6 +74,10 @@ class Image:
         if fault == "tamper-blob":
             data = bytearray(self.read(self.layers[0]))
             data[4] ^= 0x01  # gzip MTIME: still a valid gzip, another digest
+            self.served[self.layers[0]] = bytes(data)
+        elif fault == "corrupt-blob":
+            data = bytearray(self.read(self.layers[0]))
+            data[len(data) // 2] ^= 0xff  # inside the deflate stream: no longer a valid gzip
             self.served[self.layers[0]] = bytes(data)
         elif fault == "tamper-config":
             data = bytearray(self.read(self.config))
