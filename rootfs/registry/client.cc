@@ -263,8 +263,26 @@ Status BlobStream::resume() {
   ++resumes_;
   std::this_thread::sleep_for(back_off(resumes_ - 1, nullptr));
   download_ = TRY_VALUE(client_->open_blob_at(blob_, received_));
-  // A registry that ignores Range sends the blob from its start again.
-  skip_ = download_.response().status == 200 ? received_ : 0;
+  // A registry that ignores Range sends the blob from its start again. One
+  // that answers 206 says in Content-Range where its part starts, and that
+  // need not be where we asked: taking it for received_ unread would splice
+  // the wrong bytes in (caught by the digest, but as a failed pull). Bytes
+  // before received_ are dropped as repeats; a part that starts after it
+  // leaves a hole, and is refused.
+  uint64_t start = 0;
+  if (download_.response().status == 206) {
+    start = received_;  // no (readable) Content-Range: trust it honoured ours
+    std::string range = download_.response().header("content-range");
+    if (range.starts_with("bytes ")) {
+      auto [end, ec] = std::from_chars(range.data() + 6, range.data() + range.size(), start);
+      if (ec != std::errc() || end == range.data() + range.size() || *end != '-') start = received_;
+    }
+    if (start > received_) {
+      return make_error("blob {}: resumed from byte {}, not {} (Content-Range: {})",
+                        describe(client_->endpoint_, client_->repository_, blob_.digest), start, received_, range);
+    }
+  }
+  skip_ = received_ - start;
   return ok();
 }
 

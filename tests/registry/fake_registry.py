@@ -23,6 +23,8 @@ fault says otherwise:
                         Content-Length, half the body, and closes; later
                         Range requests get 206 from the offset
   drop-no-range         as drop-mid-blob, but Range is ignored (200, all)
+  drop-wrong-range      as drop-mid-blob, but a Range request gets 206 with
+                        the whole blob (Content-Range: bytes 0-...)
   redirect-blob         blob GETs answer 307 to http://localhost:PORT2/...,
                         a second listener of this server that wants no auth
   always-500            every request: 500
@@ -224,7 +226,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(307, [("Location", location)])
         headers = [("Content-Type", "application/octet-stream"), ("Docker-Content-Digest", digest)]
         is_layer = digest in image.layers
-        if fault in ("drop-mid-blob", "drop-no-range") and is_layer and state.count("drop " + digest) == 1:
+        if fault in ("drop-mid-blob", "drop-no-range", "drop-wrong-range") and is_layer and state.count("drop " + digest) == 1:
             # Promise the whole blob, send half, hang up.
             self.status = 200
             self.send_response(200)
@@ -240,7 +242,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         requested = self.headers.get("Range", "")
         if requested.startswith("bytes=") and fault != "drop-no-range":
             first, _, last = requested[len("bytes="):].partition("-")
-            start = int(first)
+            start = 0 if fault == "drop-wrong-range" else int(first)
             if last or start >= len(data):
                 return self.error(416, "RANGE_INVALID", "this fake takes only bytes=N- within the blob")
             status = 206

@@ -196,6 +196,19 @@ TEST_F(FaultTest, ADroppedLayerFromARegistryWithoutRangeSkipsWhatItHas) {
   }
 }
 
+// A 206 that starts before the byte asked for (its Content-Range says
+// where): what berth already has is dropped, not spliced in twice.
+TEST_F(FaultTest, AResumedLayerThatStartsEarlierThanAskedSkipsWhatItHas) {
+  FakeRegistry fake(layout_.dir, "team/app", "v1", {.fault = "drop-wrong-range"});
+  expect_pulled(pull(fake));
+  for (const std::string& layer : image().layers) {
+    std::vector<FakeRequest> tries = requests_for(fake, "/blobs/" + layer);
+    ASSERT_EQ(tries.size(), 2u) << layer;
+    EXPECT_EQ(tries[1].range, "bytes=" + std::to_string(blob_size(layer) / 2) + "-");
+    EXPECT_EQ(tries[1].status, 206);
+  }
+}
+
 TEST_F(FaultTest, ABlobRedirectedToAnotherHostGetsNoCredentials) {
   FakeRegistry fake(layout_.dir, "team/app", "v1",
                     {.fault = "redirect-blob", .username = "berth-test", .password = "s3cret"});
