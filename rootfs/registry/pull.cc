@@ -241,8 +241,15 @@ Result<Source> find_manifest(const RegistriesConfig& registries, const Credentia
     if (!more || (!endpoints[i].mirror && !unreachable)) {
       Error error = std::move(manifest.error());
       if (error.errno_value() == EPROTO && endpoints[i].url.starts_with("https://")) {
-        error.add_context(fmt::format("(is {} a plain-HTTP registry? name it in insecure-registries)",
-                                      reference.domain));
+        // The hint follows the failure (add_context would put it first). A
+        // registry with a CA in certs.d gets verified TLS even when it is
+        // insecure (loopback, say), so naming it insecure would not help.
+        std::string hint = endpoints[i].tls.ca_file.empty()
+                               ? fmt::format("is {} a plain-HTTP registry? name it in insecure-registries",
+                                             reference.domain)
+                               : fmt::format("is {} a plain-HTTP registry? berth speaks TLS to it because of {}",
+                                             reference.domain, endpoints[i].tls.ca_file);
+        return Error(fmt::format("{} ({})", error.message(), hint), EPROTO, error.kind());
       }
       return error;
     }

@@ -268,7 +268,10 @@ TEST_F(FaultTest, TlsToAPlainHttpRegistryFailsWithTheReason) {
   ProcessResult pull = this->pull(fake);
   EXPECT_EQ(pull.exit_code, 1) << pull;
   EXPECT_NE(pull.err.find("https://" + fake.host() + "/v2/team/app/manifests/v1"), std::string::npos) << pull;
-  EXPECT_NE(pull.err.find("plain-HTTP"), std::string::npos) << pull;
+  EXPECT_NE(pull.err.find("(is " + fake.host() + " a plain-HTTP registry? berth speaks TLS to it because of " +
+                          certs + "/ca.crt)\n"),
+            std::string::npos)
+      << pull;
   EXPECT_EQ(user_.store_listing(), before);
 }
 
