@@ -50,9 +50,17 @@ void set_header(Request& request, std::string_view name, const std::string& line
 // A blob or manifest fetch that the registry answered with anything but
 // success. errno tells the caller what kind of refusal it was: EACCES
 // (unauthorized, denied), ENOENT (unknown), EIO (anything else).
-Error fetch_error(const Response& response, const std::string& what) {
+Error fetch_error(const Response& response, const std::string& what, int tries) {
   int kind = response.status == 401 || response.status == 403 ? EACCES : response.status == 404 ? ENOENT : EIO;
-  return Error(fmt::format("{}: {}", what, registry_error(response)), kind);
+  std::string detail = registry_error(response);
+  // A 5xx or 429 that was retried until the tries ran out: the registry's
+  // error text ("unknown: ...") says neither the status nor that berth
+  // did not give up at the first.
+  if (worth_retrying(response.status) && tries > 1) {
+    detail += detail.starts_with("HTTP ") ? fmt::format(" (gave up after {} tries)", tries)
+                                          : fmt::format(" (HTTP {}, gave up after {} tries)", response.status, tries);
+  }
+  return Error(fmt::format("{}: {}", what, detail), kind);
 }
 
 }  // namespace
@@ -171,7 +179,7 @@ Result<Manifest> Client::get_manifest(const std::string& reference) {
                                         kDockerManifest));
   std::string what = "manifest for " + describe(endpoint_, repository_, reference);
   Response response = TRY_VALUE(send(std::move(request)));
-  if (response.status != 200) return fetch_error(response, what);
+  if (response.status != 200) return fetch_error(response, what, attempts());
   Manifest manifest;
   manifest.bytes = std::move(response.body);
   manifest.digest = image::sha256_digest(manifest.bytes);
@@ -198,7 +206,7 @@ Result<Download> Client::open_blob_at(const Descriptor& blob, uint64_t offset) {
   Download download = TRY_VALUE(open(std::move(request)));
   long status = download.response().status;
   if (status != 200 && status != 206) {
-    return fetch_error(download.response(), "blob " + describe(endpoint_, repository_, blob.digest));
+    return fetch_error(download.response(), "blob " + describe(endpoint_, repository_, blob.digest), attempts());
   }
   return download;
 }
@@ -255,8 +263,26 @@ Status BlobStream::resume() {
   ++resumes_;
   std::this_thread::sleep_for(back_off(resumes_ - 1, nullptr));
   download_ = TRY_VALUE(client_->open_blob_at(blob_, received_));
-  // A registry that ignores Range sends the blob from its start again.
-  skip_ = download_.response().status == 200 ? received_ : 0;
+  // A registry that ignores Range sends the blob from its start again. One
+  // that answers 206 says in Content-Range where its part starts, and that
+  // need not be where we asked: taking it for received_ unread would splice
+  // the wrong bytes in (caught by the digest, but as a failed pull). Bytes
+  // before received_ are dropped as repeats; a part that starts after it
+  // leaves a hole, and is refused.
+  uint64_t start = 0;
+  if (download_.response().status == 206) {
+    start = received_;  // no (readable) Content-Range: trust it honoured ours
+    std::string range = download_.response().header("content-range");
+    if (range.starts_with("bytes ")) {
+      auto [end, ec] = std::from_chars(range.data() + 6, range.data() + range.size(), start);
+      if (ec != std::errc() || end == range.data() + range.size() || *end != '-') start = received_;
+    }
+    if (start > received_) {
+      return make_error("blob {}: resumed from byte {}, not {} (Content-Range: {})",
+                        describe(client_->endpoint_, client_->repository_, blob_.digest), start, received_, range);
+    }
+  }
+  skip_ = received_ - start;
   return ok();
 }
 

@@ -154,10 +154,13 @@ class Reporter {
 
 // One layer, from the registry into the store.
 Status pull_layer(image::Store& store, Client& client, const Descriptor& blob, const std::string& diff_id,
-                  Reporter& reporter, const std::atomic<bool>& stop) {
+                  Reporter& reporter, const std::atomic<bool>& stop, const std::atomic<bool>* interrupted) {
   BlobStream stream = TRY_VALUE(client.open_blob(blob));
   auto last_report = std::chrono::steady_clock::now();
   image::LayerReader reader = [&]() -> Result<std::span<const std::byte>> {
+    // A failed read fails the extraction, and the store removes its temp
+    // dir: stopping here leaves nothing half-done behind.
+    if (interrupted && *interrupted) return make_error("interrupted");
     if (stop) return make_error("stopped: another layer failed");
     auto block = TRY_VALUE(stream.next());
     auto now = std::chrono::steady_clock::now();
@@ -197,7 +200,8 @@ Status pull_layers(image::Store& store, const Client& client, const Plan& plan,
     Client own = client;
     for (size_t at; !stop && (at = next++) < missing.size();) {
       size_t i = missing[at];
-      if (Status status = pull_layer(store, own, plan.layers[i], diff_ids[i], reporter, stop); !status) {
+      if (Status status = pull_layer(store, own, plan.layers[i], diff_ids[i], reporter, stop, options.interrupted);
+          !status) {
         std::lock_guard hold(failure_mutex);
         if (!failure) failure = status.error();
         stop = true;
@@ -237,8 +241,15 @@ Result<Source> find_manifest(const RegistriesConfig& registries, const Credentia
     if (!more || (!endpoints[i].mirror && !unreachable)) {
       Error error = std::move(manifest.error());
       if (error.errno_value() == EPROTO && endpoints[i].url.starts_with("https://")) {
-        error.add_context(fmt::format("(is {} a plain-HTTP registry? name it in insecure-registries)",
-                                      reference.domain));
+        // The hint follows the failure (add_context would put it first). A
+        // registry with a CA in certs.d gets verified TLS even when it is
+        // insecure (loopback, say), so naming it insecure would not help.
+        std::string hint = endpoints[i].tls.ca_file.empty()
+                               ? fmt::format("is {} a plain-HTTP registry? name it in insecure-registries",
+                                             reference.domain)
+                               : fmt::format("is {} a plain-HTTP registry? berth speaks TLS to it because of {}",
+                                             reference.domain, endpoints[i].tls.ca_file);
+        return Error(fmt::format("{} ({})", error.message(), hint), EPROTO, error.kind());
       }
       return error;
     }

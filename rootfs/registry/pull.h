@@ -10,6 +10,7 @@
 // recorded only when all its layers are in.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -49,6 +50,10 @@ struct PullOptions {
   // "os/arch[/variant]"; empty: this machine's (linux/amd64 on x86_64).
   std::string platform;
   int parallel_layers = 3;
+  // Set (by a signal handler, say) to stop the pull: each layer stops at
+  // its next block and the store removes what it had of it; the layers
+  // already complete stay, for the next pull.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 struct PullResult {

@@ -48,6 +48,12 @@ ProcessResult BerthUser::berth(std::vector<std::string> args, const std::string&
   return run_process(argv, options);
 }
 
+BackgroundProcess BerthUser::berth_in_background(std::vector<std::string> args) const {
+  std::vector<std::string> argv = {BERTH_BINARY, "--root", root(), "--registries-config", registries_config()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return BackgroundProcess::start(argv, {.env = {"HOME=" + home(), "DOCKER_CONFIG="}, .die_with_parent = true});
+}
+
 void BerthUser::log_in(const RegistryServer& registry) const {
   json config = {{"auths", {{registry.host(), {{"auth", base64(registry.username() + ":" + registry.password())}}}}}};
   write_file(docker_config(), config.dump(), 0600);

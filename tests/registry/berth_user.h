@@ -25,6 +25,8 @@ class BerthUser {
   // `berth --root ROOT --registries-config FILE ARGS...` with HOME set; stdin
   // from input when given.
   ProcessResult berth(std::vector<std::string> args, const std::string& input = "") const;
+  // The same, running while the test acts on it (say, interrupts it).
+  BackgroundProcess berth_in_background(std::vector<std::string> args) const;
 
   // Writes credentials into config.json as `docker login` does.
   void log_in(const RegistryServer& registry) const;

@@ -1,5 +1,7 @@
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 
 #include "launcher/cli/commands.h"
@@ -24,6 +26,49 @@ bool uses_default_tag(const std::string& name) {
   return last.find(':') == std::string::npos && name.find('@') == std::string::npos;
 }
 
+// Ctrl-C during a pull. Dying at once would leave the layer being
+// extracted as a temp dir in the store (removed only by the next command
+// that locks it); instead the first SIGINT or SIGTERM sets this flag, the
+// layer readers fail at their next block, and the store removes what it
+// had of them. A second signal kills as usual, for a pull stuck waiting on
+// the network.
+std::atomic<bool> interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void on_interrupt(int signal) {
+  if (interrupted.exchange(true)) {
+    // The signal is blocked while its handler runs: it is delivered, with
+    // its default action, once this returns.
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
+  }
+}
+
+// The handler while a pull runs (`berth run` pulls too); the previous
+// dispositions come back after.
+class InterruptHandler {
+ public:
+  InterruptHandler() {
+    interrupted = false;
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~InterruptHandler() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptHandler(const InterruptHandler&) = delete;
+  InterruptHandler& operator=(const InterruptHandler&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
 }  // namespace
 
 registry::CredentialsFor stored_credentials() {
@@ -39,8 +84,11 @@ Result<registry::PullResult> pull(const GlobalOptions& globals, const std::strin
   auto store = TRY_VALUE(image::Store::open(globals.root));
   auto registries = TRY_VALUE(registry::RegistriesConfig::load(registry::registries_config_path(globals.registries_config)));
   launcher::PullProgress progress(out, ::isatty(::fileno(out)) == 1, quiet);
-  registry::PullOptions options{.platform = platform};
-  auto result = TRY_VALUE(registry::pull_image(store, registries, stored_credentials(), reference, options, progress));
+  InterruptHandler interrupt_handler;
+  registry::PullOptions options{.platform = platform, .interrupted = &interrupted};
+  auto pulled = registry::pull_image(store, registries, stored_credentials(), reference, options, progress);
+  if (!pulled && interrupted) return Error("pull interrupted; the layers it finished are kept", EINTR);
+  auto result = TRY_VALUE(std::move(pulled));
   if (!quiet) {
     fmt::print(out, "Digest: {}\n", result.manifest_digest);
     fmt::print(out, "Status: {} for {}\n", result.downloaded ? "Downloaded newer image" : "Image is up to date",
@@ -58,10 +106,11 @@ Command register_pull(CLI::App& app, const GlobalOptions& globals) {
   return {command, [&globals, flags]() -> CommandResult {
             auto result = pull(globals, flags->name, flags->platform, flags->quiet, stdout);
             if (!result) {
-              // Docker's pull fails with status 1, not the 125 of berth's own errors.
+              // Docker's pull fails with status 1, not the 125 of berth's own
+              // errors; interrupted, 130 as a shell's 128 + SIGINT.
               std::fflush(stdout);
               fmt::print(stderr, "berth: {}\n", result.error().message());
-              return 1;
+              return result.error().errno_value() == EINTR ? 130 : 1;
             }
             auto reference = image::parse_reference(flags->name);
             fmt::print("{}\n", reference ? reference->string() : flags->name);
