@@ -8,14 +8,24 @@
 #include <optional>
 
 #include "core/c_handle.h"
+#include "rootfs/registry/curl_library.h"
 
 namespace berth::registry {
 namespace {
 
-using Easy = CHandle<CURL, curl_easy_cleanup>;
-using Multi = CHandle<CURLM, curl_multi_cleanup>;
-using HeaderList = CHandle<curl_slist, curl_slist_free_all>;
-using Url = CHandle<CURLU, curl_url_cleanup>;
+// The library's functions; only called on paths that loaded it first
+// (prepare, url_host, resolve_url).
+const CurlLibrary& curl() { return *load_curl().value(); }
+void free_easy(CURL* handle) { curl().easy_cleanup(handle); }
+void free_multi(CURLM* handle) { curl().multi_cleanup(handle); }
+void free_list(curl_slist* list) { curl().slist_free_all(list); }
+void free_url(CURLU* url) { curl().url_cleanup(url); }
+void free_string(char* text) { curl().free(text); }
+
+using Easy = CHandle<CURL, free_easy>;
+using Multi = CHandle<CURLM, free_multi>;
+using HeaderList = CHandle<curl_slist, free_list>;
+using Url = CHandle<CURLU, free_url>;
 
 // A streamed body is handed out in blocks of about this size; curl pauses
 // the transfer while one is waiting, so a slow consumer holds the socket
@@ -24,12 +34,6 @@ constexpr size_t kStreamBlock = 1 << 20;
 constexpr long kConnectTimeoutSeconds = 30;
 // A transfer that moves nothing for this long is dropped (and may be retried).
 constexpr long kStallSeconds = 60;
-
-Status global_init() {
-  static CURLcode result = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (result != CURLE_OK) return make_error("initialise libcurl: {}", curl_easy_strerror(result));
-  return ok();
-}
 
 // What a transfer's failure means on the wire, as an errno.
 int errno_of(CURLcode code) {
@@ -83,7 +87,7 @@ struct Transfer {
       Error error = *source_error;
       return std::move(error.add_context(fmt::format("{} {}", request.method, request.url)));
     }
-    std::string detail = error_text[0] ? error_text : curl_easy_strerror(code);
+    std::string detail = error_text[0] ? error_text : curl().easy_strerror(code);
     return Error(fmt::format("{} {}: {}", request.method, request.url, detail), errno_of(code));
   }
 };
@@ -109,7 +113,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     transfer.response.headers.clear();
   } else if (trim(line).empty()) {
     long status = 0;
-    curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl().easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200) {
       transfer.response.status = status;
       transfer.headers_done = true;
@@ -162,16 +166,16 @@ CURLcode set_options(std::initializer_list<CURLcode> results) {
 
 Status set_tls(CURL* easy, const Tls& tls) {
   long verify = tls.verify ? 1L : 0L;
-  CURLcode code = set_options({curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, verify),
-                              curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L)});
+  CURLcode code = set_options({curl().easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, verify),
+                              curl().easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L)});
   if (code == CURLE_OK && !tls.ca_file.empty()) {
-    code = curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
+    code = curl().easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
   }
   if (code == CURLE_OK && !tls.client_cert.empty()) {
-    code = set_options({curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.client_cert.c_str()),
-                       curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.client_key.c_str())});
+    code = set_options({curl().easy_setopt(easy, CURLOPT_SSLCERT, tls.client_cert.c_str()),
+                       curl().easy_setopt(easy, CURLOPT_SSLKEY, tls.client_key.c_str())});
   }
-  if (code != CURLE_OK) return make_error("set TLS options: {}", curl_easy_strerror(code));
+  if (code != CURLE_OK) return make_error("set TLS options: {}", curl().easy_strerror(code));
   return ok();
 }
 
@@ -179,62 +183,62 @@ Status set_method(CURL* easy, Transfer& transfer) {
   const Request& request = transfer.request;
   CURLcode code = CURLE_OK;
   if (request.method == "HEAD") {
-    code = curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    code = curl().easy_setopt(easy, CURLOPT_NOBODY, 1L);
   } else if (request.source) {
     // UPLOAD streams from the read callback; CUSTOMREQUEST turns its PUT
     // into the PATCH or POST asked for.
-    code = set_options({curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L),
-                       curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_upload),
-                       curl_easy_setopt(easy, CURLOPT_READDATA, &transfer),
-                       curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE,
+    code = set_options({curl().easy_setopt(easy, CURLOPT_UPLOAD, 1L),
+                       curl().easy_setopt(easy, CURLOPT_READFUNCTION, on_upload),
+                       curl().easy_setopt(easy, CURLOPT_READDATA, &transfer),
+                       curl().easy_setopt(easy, CURLOPT_INFILESIZE_LARGE,
                                         static_cast<curl_off_t>(request.source_size)),
-                       curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str())});
+                       curl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str())});
   } else if (request.method != "GET") {
     // Every other method sends its body, empty or not, with its length (a
     // registry wants "Content-Length: 0" on an empty PUT or POST).
-    code = set_options({curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data()),
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size())),
-        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str())});
+    code = set_options({curl().easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data()),
+        curl().easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size())),
+        curl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str())});
   }
-  if (code != CURLE_OK) return make_error("set the method {}: {}", request.method, curl_easy_strerror(code));
+  if (code != CURLE_OK) return make_error("set the method {}: {}", request.method, curl().easy_strerror(code));
   return ok();
 }
 
 // A handle for the transfer, its header list kept alive in headers.
 Result<Easy> prepare(Transfer& transfer, const Tls& tls, HeaderList& headers) {
-  TRY(global_init());
-  Easy easy(curl_easy_init());
+  TRY(load_curl());
+  Easy easy(curl().easy_init());
   if (!easy) return make_error("{} {}: curl_easy_init failed", transfer.request.method, transfer.request.url);
   transfer.easy = easy.get();
   transfer.response.url = transfer.request.url;
   CURL* handle = easy.get();
-  CURLcode code = set_options({curl_easy_setopt(handle, CURLOPT_URL, transfer.request.url.c_str()),
-      curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https"),
-      curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L),
-      curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L),
-      curl_easy_setopt(handle, CURLOPT_USERAGENT, "berth/0.1"),
-      curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds),
-      curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L),
-      curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, kStallSeconds),
-      curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer.error_text),
-      curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header),
-      curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer),
-      curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body),
-      curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer)});
-  if (code != CURLE_OK) return make_error("set curl options: {}", curl_easy_strerror(code));
+  CURLcode code = set_options({curl().easy_setopt(handle, CURLOPT_URL, transfer.request.url.c_str()),
+      curl().easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https"),
+      curl().easy_setopt(handle, CURLOPT_NOSIGNAL, 1L),
+      curl().easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L),
+      curl().easy_setopt(handle, CURLOPT_USERAGENT, "berth/0.1"),
+      curl().easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds),
+      curl().easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L),
+      curl().easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, kStallSeconds),
+      curl().easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer.error_text),
+      curl().easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header),
+      curl().easy_setopt(handle, CURLOPT_HEADERDATA, &transfer),
+      curl().easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body),
+      curl().easy_setopt(handle, CURLOPT_WRITEDATA, &transfer)});
+  if (code != CURLE_OK) return make_error("set curl options: {}", curl().easy_strerror(code));
   TRY(set_tls(handle, tls));
   TRY(set_method(handle, transfer));
   // "Expect: 100-continue" would cost a round trip before each upload.
   std::vector<std::string> lines = transfer.request.headers;
   lines.emplace_back("Expect:");
   for (const std::string& line : lines) {
-    curl_slist* longer = curl_slist_append(headers.get(), line.c_str());
+    curl_slist* longer = curl().slist_append(headers.get(), line.c_str());
     if (!longer) return make_error("add the header {}: out of memory", line);
     (void)headers.release();
     headers.reset(longer);
   }
-  if (CURLcode set = curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get()); set != CURLE_OK) {
-    return make_error("set headers: {}", curl_easy_strerror(set));
+  if (CURLcode set = curl().easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get()); set != CURLE_OK) {
+    return make_error("set headers: {}", curl().easy_strerror(set));
   }
   return easy;
 }
@@ -252,8 +256,8 @@ Result<Response> Http::perform(const Request& request) const {
   Transfer transfer{.request = request};
   HeaderList headers;
   Easy easy = TRY_VALUE(prepare(transfer, tls_, headers));
-  if (CURLcode code = curl_easy_perform(easy.get()); code != CURLE_OK) return transfer.failure(code);
-  curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &transfer.response.status);
+  if (CURLcode code = curl().easy_perform(easy.get()); code != CURLE_OK) return transfer.failure(code);
+  curl().easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &transfer.response.status);
   return std::move(transfer.response);
 }
 
@@ -270,7 +274,7 @@ struct Download::State {
   std::vector<std::byte> handed;  // the block next() returned last
 
   ~State() {
-    if (added) curl_multi_remove_handle(multi.get(), easy.get());
+    if (added) curl().multi_remove_handle(multi.get(), easy.get());
   }
 
   // Runs the transfer until ready() or its end.
@@ -278,21 +282,21 @@ struct Download::State {
   Status drive(Ready ready) {
     while (!done && !ready()) {
       int running = 0;
-      if (CURLMcode code = curl_multi_perform(multi.get(), &running); code != CURLM_OK) {
+      if (CURLMcode code = curl().multi_perform(multi.get(), &running); code != CURLM_OK) {
         return make_error("{} {}: {}", transfer.request.method, transfer.request.url,
-                          curl_multi_strerror(code));
+                          curl().multi_strerror(code));
       }
       int queued = 0;
-      while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+      while (CURLMsg* message = curl().multi_info_read(multi.get(), &queued)) {
         if (message->msg == CURLMSG_DONE) {
           done = true;
           result = message->data.result;
         }
       }
       if (done || ready()) break;
-      if (CURLMcode code = curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr); code != CURLM_OK) {
+      if (CURLMcode code = curl().multi_poll(multi.get(), nullptr, 0, 1000, nullptr); code != CURLM_OK) {
         return make_error("{} {}: {}", transfer.request.method, transfer.request.url,
-                          curl_multi_strerror(code));
+                          curl().multi_strerror(code));
       }
     }
     return ok();
@@ -318,7 +322,7 @@ Result<std::span<const std::byte>> Download::next() {
   if (state.transfer.paused) {
     state.transfer.paused = false;
     // May call on_body at once with the bytes it held back.
-    if (CURLcode code = curl_easy_pause(state.easy.get(), CURLPAUSE_CONT); code != CURLE_OK) {
+    if (CURLcode code = curl().easy_pause(state.easy.get(), CURLPAUSE_CONT); code != CURLE_OK) {
       return state.transfer.failure(code);
     }
   }
@@ -330,10 +334,10 @@ Result<Download> Http::open(const Request& request) const {
   state->transfer.request = request;
   state->transfer.stream = true;
   state->easy = TRY_VALUE(prepare(state->transfer, tls_, state->headers));
-  state->multi.reset(curl_multi_init());
+  state->multi.reset(curl().multi_init());
   if (!state->multi) return make_error("{} {}: curl_multi_init failed", request.method, request.url);
-  if (CURLMcode code = curl_multi_add_handle(state->multi.get(), state->easy.get()); code != CURLM_OK) {
-    return make_error("{} {}: {}", request.method, request.url, curl_multi_strerror(code));
+  if (CURLMcode code = curl().multi_add_handle(state->multi.get(), state->easy.get()); code != CURLM_OK) {
+    return make_error("{} {}: {}", request.method, request.url, curl().multi_strerror(code));
   }
   state->added = true;
   TRY(state->drive([&] { return state->transfer.headers_done; }));
@@ -352,34 +356,36 @@ bool is_transient(const Error& error) {
 }
 
 std::string url_host(const std::string& url) {
-  Url parsed(curl_url());
-  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
+  if (!load_curl()) return "";
+  Url parsed(curl().url());
+  if (!parsed || curl().url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
   char* host = nullptr;
-  if (curl_url_get(parsed.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK) return "";
-  CHandle<char, curl_free> host_owner(host);
+  if (curl().url_get(parsed.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK) return "";
+  CHandle<char, free_string> host_owner(host);
   std::string result = host;
   char* port = nullptr;
-  if (curl_url_get(parsed.get(), CURLUPART_PORT, &port, 0) == CURLUE_OK) {
-    CHandle<char, curl_free> port_owner(port);
+  if (curl().url_get(parsed.get(), CURLUPART_PORT, &port, 0) == CURLUE_OK) {
+    CHandle<char, free_string> port_owner(port);
     result += ":" + std::string(port);
   }
   return result;
 }
 
 Result<std::string> resolve_url(const std::string& base, const std::string& location) {
-  Url parsed(curl_url());
+  TRY(load_curl());
+  Url parsed(curl().url());
   if (!parsed) return make_error("resolve {} against {}: out of memory", location, base);
   // Setting a URL on a handle that holds one resolves it relative to it.
   for (const std::string* part : {&base, &location}) {
-    if (CURLUcode code = curl_url_set(parsed.get(), CURLUPART_URL, part->c_str(), 0); code != CURLUE_OK) {
-      return make_error("resolve {} against {}: {}", location, base, curl_url_strerror(code));
+    if (CURLUcode code = curl().url_set(parsed.get(), CURLUPART_URL, part->c_str(), 0); code != CURLUE_OK) {
+      return make_error("resolve {} against {}: {}", location, base, curl().url_strerror(code));
     }
   }
   char* resolved = nullptr;
-  if (CURLUcode code = curl_url_get(parsed.get(), CURLUPART_URL, &resolved, 0); code != CURLUE_OK) {
-    return make_error("resolve {} against {}: {}", location, base, curl_url_strerror(code));
+  if (CURLUcode code = curl().url_get(parsed.get(), CURLUPART_URL, &resolved, 0); code != CURLUE_OK) {
+    return make_error("resolve {} against {}: {}", location, base, curl().url_strerror(code));
   }
-  CHandle<char, curl_free> owner(resolved);
+  CHandle<char, free_string> owner(resolved);
   return std::string(resolved);
 }
 
