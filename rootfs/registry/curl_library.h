@@ -3,7 +3,7 @@
 // Why not link it: Debian's libcurl brings two dozen shared libraries
 // (nghttp2, libssh2, librtmp, LDAP, Kerberos, libpsl, ...), and every
 // `berth` command would load and relocate them at start, `berth run` and
-// `berth ps` included: about 10 ms a command on this project's machines
+// `berth ps` included: 10 ms or more a command on this project's machines
 // (docs/performance.md). Only pull, push and login speak HTTP, so only
 // they pay for it. The headers are libcurl's own, so every call is typed
 // as the library declares it.
