@@ -166,15 +166,19 @@ class BlockHasher {
   std::jthread thread_;
 };
 
-// The bytes libarchive reads, hashed on the way in.
-class LayerInput {
+// Blocks handed to a libarchive reader, hashed on the way in. Two of them
+// stand in a row: the layer's bytes as stored feed the decompressor (that
+// digest is the blob's), and the decompressed stream feeds the tar reader
+// (that digest is the diff_id, which the store checks: a layer shared by
+// diff_id must be what every image naming that diff_id expects).
+class HashedInput {
  public:
-  explicit LayerInput(const LayerReader& reader) : reader_(reader) {}
+  explicit HashedInput(LayerReader source) : source_(std::move(source)) {}
 
   Status start() { return hasher_.start(); }
 
   static la_ssize_t read(archive* a, void* self, const void** buffer) {
-    auto* input = static_cast<LayerInput*>(self);
+    auto* input = static_cast<HashedInput*>(self);
     auto block = input->next();
     if (!block) {
       archive_set_error(a, EIO, "%s", block.error().message().c_str());
@@ -185,14 +189,14 @@ class LayerInput {
     return static_cast<la_ssize_t>(block->size());
   }
 
-  // libarchive stops at the end-of-archive blocks; the digest is of the blob
-  // as stored, so the rest (tar padding, trailing bytes) is read too.
+  // libarchive stops at the end-of-archive blocks; the digest is of the
+  // whole stream, so the rest (tar padding, trailing bytes) is read too.
   Result<std::string> finish() {
     while (!eof_) TRY(next());
     return hasher_.finish();
   }
 
-  // The reader's own error is the real cause of a libarchive failure.
+  // The source's own error is the real cause of a libarchive failure.
   Error failure(archive* a) const {
     if (error_) return *error_;
     const char* message = archive_error_string(a);
@@ -200,10 +204,12 @@ class LayerInput {
   }
 
  private:
+  // The source may reuse a block's memory at its next call, which comes
+  // only after the hasher is done with it.
   Result<std::span<const std::byte>> next() {
     if (eof_) return std::span<const std::byte>();
     hasher_.wait();
-    auto block = reader_();
+    auto block = source_();
     if (!block) return block;
     if (block->empty()) {
       eof_ = true;
@@ -213,70 +219,7 @@ class LayerInput {
     return block;
   }
 
-  const LayerReader& reader_;
-  BlockHasher hasher_;
-  std::optional<Error> error_;
-  bool eof_ = false;
-};
-
-// The layer's tar stream, as the tar reader sees it: a first libarchive
-// reader ("raw" format over the gzip/zstd/xz filters) decompresses the
-// blob, and this hands its blocks on, hashed on the way. That digest is the
-// layer's diff_id: the store checks it, since a layer shared by diff_id
-// must be what every image naming that diff_id expects.
-class TarInput {
- public:
-  TarInput(archive* decompressor, LayerInput& layer) : decompressor_(decompressor), layer_(layer) {}
-
-  Status start() { return hasher_.start(); }
-
-  static la_ssize_t read(archive* a, void* self, const void** buffer) {
-    auto* input = static_cast<TarInput*>(self);
-    auto block = input->next();
-    if (!block) {
-      archive_set_error(a, EIO, "%s", block.error().message().c_str());
-      input->error_ = std::move(block.error());
-      return -1;
-    }
-    *buffer = block->data();
-    return static_cast<la_ssize_t>(block->size());
-  }
-
-  // The digest of the whole uncompressed stream, past the end-of-archive
-  // blocks the tar reader stops at.
-  Result<std::string> finish() {
-    while (!eof_) TRY(next());
-    return hasher_.finish();
-  }
-
-  Error failure(archive* a) const {
-    if (error_) return *error_;
-    const char* message = archive_error_string(a);
-    return Error(message ? message : "unknown libarchive error", archive_errno(a));
-  }
-
- private:
-  // A block stays valid until the next read of the decompressor, which
-  // comes only after the hasher is done with it.
-  Result<std::span<const std::byte>> next() {
-    if (eof_) return std::span<const std::byte>();
-    hasher_.wait();
-    const void* data = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    int r = decompressor_ ? archive_read_data_block(decompressor_, &data, &size, &offset) : ARCHIVE_EOF;
-    if (r == ARCHIVE_EOF) {
-      eof_ = true;
-      return std::span<const std::byte>();
-    }
-    if (r < ARCHIVE_WARN) return layer_.failure(decompressor_).add_context("decompress layer");
-    std::span<const std::byte> block(static_cast<const std::byte*>(data), size);
-    hasher_.hash(block);
-    return block;
-  }
-
-  archive* decompressor_;  // null for an empty blob
-  LayerInput& layer_;
+  LayerReader source_;
   BlockHasher hasher_;
   std::optional<Error> error_;
   bool eof_ = false;
@@ -289,7 +232,7 @@ struct DirectoryMetadata {
 
 class Extractor {
  public:
-  Extractor(int dest, TarInput& input, ExtractStats& stats)
+  Extractor(int dest, HashedInput& input, ExtractStats& stats)
       : dest_(dest), input_(input), stats_(stats) {
     struct stat st;
     // Files we create belong to our fsuid/fsgid unless a setgid directory
@@ -321,7 +264,7 @@ class Extractor {
   }
 
   int dest_;
-  TarInput& input_;
+  HashedInput& input_;
   ExtractStats& stats_;
   // Without CAP_CHOWN we keep our own ids, as GNU tar does for non-root.
   bool chown_ = ::geteuid() == 0;
@@ -626,7 +569,7 @@ Result<ArchivePtr> new_archive() {
 
 // The blob decompressed, as one "raw" entry; null for an empty blob (no
 // entry at all), which is an empty layer.
-Result<ArchivePtr> open_decompressor(LayerInput& input) {
+Result<ArchivePtr> open_decompressor(HashedInput& input) {
   ArchivePtr a = TRY_VALUE(new_archive());
   // Only the filters of image layers, and no external-program filters:
   // archive_read_support_filter_all would fork lzop, lrzip and others on
@@ -637,7 +580,7 @@ Result<ArchivePtr> open_decompressor(LayerInput& input) {
       archive_read_support_filter_zstd(a.get()) != ARCHIVE_OK ||
       archive_read_support_filter_xz(a.get()) != ARCHIVE_OK)
     return make_error("libarchive lacks raw, gzip, zstd or xz: {}", archive_error_string(a.get()));
-  if (archive_read_open(a.get(), &input, nullptr, &LayerInput::read, nullptr) != ARCHIVE_OK)
+  if (archive_read_open(a.get(), &input, nullptr, &HashedInput::read, nullptr) != ARCHIVE_OK)
     return input.failure(a.get()).add_context("open layer");
   archive_entry* entry;
   int r = archive_read_next_header(a.get(), &entry);
@@ -646,12 +589,26 @@ Result<ArchivePtr> open_decompressor(LayerInput& input) {
   return a;
 }
 
-Result<ArchivePtr> open_tar(TarInput& input) {
+// The decompressor's blocks, each valid until the next call; none for an
+// empty blob (no decompressor).
+LayerReader decompressed_blocks(archive* decompressor, const HashedInput& blob) {
+  return [decompressor, &blob]() -> Result<std::span<const std::byte>> {
+    const void* data = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int r = decompressor ? archive_read_data_block(decompressor, &data, &size, &offset) : ARCHIVE_EOF;
+    if (r == ARCHIVE_EOF) return std::span<const std::byte>();
+    if (r < ARCHIVE_WARN) return blob.failure(decompressor).add_context("decompress layer");
+    return std::span<const std::byte>(static_cast<const std::byte*>(data), size);
+  };
+}
+
+Result<ArchivePtr> open_tar(HashedInput& input) {
   ArchivePtr a = TRY_VALUE(new_archive());
   if (archive_read_support_format_tar(a.get()) != ARCHIVE_OK ||
       archive_read_support_format_empty(a.get()) != ARCHIVE_OK)
     return make_error("libarchive lacks tar: {}", archive_error_string(a.get()));
-  if (archive_read_open(a.get(), &input, nullptr, &TarInput::read, nullptr) != ARCHIVE_OK)
+  if (archive_read_open(a.get(), &input, nullptr, &HashedInput::read, nullptr) != ARCHIVE_OK)
     return input.failure(a.get()).add_context("open layer");
   return a;
 }
@@ -660,10 +617,10 @@ Result<ArchivePtr> open_tar(TarInput& input) {
 
 Result<ExtractStats> extract_layer(const LayerReader& reader, const std::string& dest) {
   auto dest_fd = TRY_VALUE(open_file(dest, O_PATH | O_DIRECTORY));
-  LayerInput input(reader);
+  HashedInput input(reader);
   TRY(input.start());
   ArchivePtr decompressor = TRY_VALUE(open_decompressor(input));
-  TarInput tar_input(decompressor.get(), input);
+  HashedInput tar_input(decompressed_blocks(decompressor.get(), input));
   TRY(tar_input.start());
   ArchivePtr a = TRY_VALUE(open_tar(tar_input));
   ExtractStats stats;
