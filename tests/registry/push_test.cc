@@ -144,12 +144,27 @@ TEST_P(PushTest, UncompressedLayersGoUpAsTheSameBlobsEverywhereAndComeBackTheSam
   EXPECT_TRUE(contains(push_elsewhere.out, ": Pushed\n")) << push_elsewhere.out;
   EXPECT_EQ(pushed_digest(push_elsewhere.out, "v1"), digest) << push.out << push_elsewhere.out;
 
-  // skopeo reads it into an OCI layout; pushed back and pulled by berth
-  // afresh, it is the same image.
+  // skopeo reads the Docker schema 2 manifest and the config berth made.
+  ProcessResult manifest = skopeo_inspect_manifest(*registry_, "plain/app:v1", registry_->credentials());
+  ASSERT_TRUE(manifest.succeeded()) << manifest;
+  EXPECT_EQ(image::sha256_digest(manifest.out), digest);
+  EXPECT_EQ(json::parse(manifest.out).value("mediaType", ""), "application/vnd.docker.distribution.manifest.v2+json");
+  ProcessResult config = skopeo_inspect_config(*registry_, "plain/app:v1", registry_->credentials());
+  ASSERT_TRUE(config.succeeded()) << config;
+  EXPECT_EQ(image::sha256_digest(config.out), image["Id"]);
+
+  // In OCI's format (the same blobs, already there), copied by skopeo
+  // into an OCI layout, pushed back and pulled by berth afresh: the same
+  // image. (skopeo's oci: layouts take OCI manifests only.)
+  ASSERT_TRUE(user_.berth({"tag", name("plain/app:v1"), name("plain/app:oci")}).succeeded());
+  ProcessResult push_oci = user_.berth({"push", "--format", "oci", name("plain/app:oci")});
+  ASSERT_TRUE(push_oci.succeeded()) << push_oci;
+  EXPECT_TRUE(contains(push_oci.out, ": Layer already exists\n")) << push_oci.out;
   std::string copied = work.path() + "/copied";
-  ProcessResult copy = skopeo_pull(*registry_, "plain/app:v1", copied, "v1", registry_->credentials());
+  ProcessResult copy = skopeo_pull(*registry_, "plain/app:oci", copied, "v1", registry_->credentials());
   ASSERT_TRUE(copy.succeeded()) << copy;
-  ASSERT_TRUE(skopeo_push(second, copied, "v1", "back/app:v1", std::nullopt).succeeded());
+  ProcessResult back_push = skopeo_push(second, copied, "v1", "back/app:v1", std::nullopt);
+  ASSERT_TRUE(back_push.succeeded()) << back_push;
   BerthUser fresh;
   ProcessResult pull = fresh.berth({"pull", second.host() + "/back/app:v1"});
   ASSERT_TRUE(pull.succeeded()) << pull;
