@@ -94,8 +94,12 @@ Result<std::pair<UniqueFd, image::LayerTar>> make_layer_blob(const image::Store&
   };
   image::LayerTar tar = TRY_VALUE(image::write_layer_tar(store.layer_dir(diff_id), true, sink));
   if (tar.diff_id != diff_id) {
-    return make_error("layer {}: its files no longer make its content (a tar of them has digest {}): "
-                      "the layer on disk was changed, pull or import the image again",
+    // The store keeps a layer's files, not its tar: a tar another tool
+    // wrote (GNU tar's, Go's) is not made again byte for byte (Docker
+    // keeps tar-split data for that; berth does not yet).
+    return make_error("layer {}: a tar of its files has digest {}, not its diff_id: the layer was changed on disk, "
+                      "or its tar was not written as berth writes one and no compressed blob of it is known "
+                      "(pull the image from a registry to push it elsewhere)",
                       diff_id, tar.diff_id);
   }
   return std::pair{std::move(fd), std::move(tar)};
