@@ -111,6 +111,91 @@ Result<ExtractStats> Store::add_layer(const std::string& diff_id, const LayerRea
   return stats;
 }
 
+Result<std::vector<LayerBlob>> Store::layer_blobs(const std::string& diff_id) const {
+  if (!has_layer(diff_id)) return Error(fmt::format("no such layer: {}", diff_id), ENOENT);
+  auto meta = TRY_VALUE(read_json(layer_dir(diff_id) + ".json"));
+  std::vector<LayerBlob> blobs;
+  for (const json& node : meta.value("blobs", json::array())) {
+    if (!node.is_object() || !is_sha256_digest(node.value("digest", ""))) continue;
+    blobs.push_back({node.value("digest", ""), node.value("mediaType", ""),
+                     node.value("size", uint64_t{0}),
+                     node.value("repositories", std::vector<std::string>{})});
+  }
+  return blobs;
+}
+
+Status Store::remember_layer_blob(const std::string& diff_id, const LayerBlob& blob,
+                                  const std::string& repository) {
+  if (!is_sha256_digest(blob.digest)) return make_error("blob digest \"{}\" is not sha256", blob.digest);
+  if (!has_layer(diff_id)) return Error(fmt::format("no such layer: {}", diff_id), ENOENT);
+  std::string path = layer_dir(diff_id) + ".json";
+  json meta = TRY_VALUE(read_json(path));
+  json& blobs = meta["blobs"];
+  if (!blobs.is_array()) blobs = json::array();
+  auto known = std::find_if(blobs.begin(), blobs.end(),
+                            [&](const json& node) { return node.value("digest", "") == blob.digest; });
+  if (known == blobs.end()) {
+    blobs.push_back({{"digest", blob.digest}, {"mediaType", blob.media_type}, {"size", blob.size},
+                     {"repositories", json::array()}});
+    known = blobs.end() - 1;
+  }
+  json& repositories = (*known)["repositories"];
+  if (!repositories.is_array()) repositories = json::array();
+  if (!repository.empty() && std::find(repositories.begin(), repositories.end(), repository) == repositories.end())
+    repositories.push_back(repository);
+  return write_file_atomic(path, meta.dump());
+}
+
+std::string Store::image_file(const std::string& id) const {
+  return root_ + "/images/" + digest_hex(id) + ".json";
+}
+
+Status Store::update_image_record(const std::string& id, const std::function<void(json&)>& change) {
+  if (!is_sha256_digest(id)) return make_error("invalid image id \"{}\"", id);
+  json record = TRY_VALUE(read_json(image_file(id)));
+  change(record);
+  return write_file_atomic(image_file(id), record.dump() + "\n", 0600);
+}
+
+Status Store::add_repo_digest(const std::string& image_id, const std::string& repo_digest) {
+  size_t at = repo_digest.find('@');
+  if (at == std::string::npos || !is_sha256_digest(repo_digest.substr(at + 1)))
+    return make_error("repo digest \"{}\" is not NAME@sha256:<hex>", repo_digest);
+  return update_image_record(image_id, [&](json& record) {
+    std::vector<std::string> digests = record.value("repo_digests", std::vector<std::string>{});
+    std::string name = repo_digest.substr(0, at + 1);
+    std::erase_if(digests, [&](const std::string& d) { return d.starts_with(name); });
+    digests.push_back(repo_digest);
+    std::sort(digests.begin(), digests.end());
+    record["repo_digests"] = digests;
+  });
+}
+
+Result<std::string> Store::config_bytes(const std::string& image_id) const {
+  if (!is_sha256_digest(image_id)) return make_error("invalid image id \"{}\"", image_id);
+  json record = TRY_VALUE(read_json(image_file(image_id)));
+  if (record.contains("config_bytes") && record["config_bytes"].is_string()) return record["config_bytes"].get<std::string>();
+  // A store from before config bytes were kept: the parsed config may
+  // still serialize to them (a compact config with sorted keys).
+  std::string dumped = record.value("config", json::object()).dump();
+  if (sha256_digest(dumped) == image_id) return dumped;
+  return make_error("image {}: the store has not kept its config's exact bytes (pull or import it again)", image_id);
+}
+
+Status Store::remember_manifest(const std::string& image_id, const ImageManifest& manifest) {
+  return update_image_record(image_id, [&](json& record) {
+    record["manifest"] = {{"mediaType", manifest.media_type}, {"bytes", manifest.bytes}};
+  });
+}
+
+Result<std::optional<ImageManifest>> Store::image_manifest(const std::string& image_id) const {
+  if (!is_sha256_digest(image_id)) return make_error("invalid image id \"{}\"", image_id);
+  json record = TRY_VALUE(read_json(image_file(image_id)));
+  const json& node = record.contains("manifest") ? record["manifest"] : json();
+  if (!node.is_object() || !node.contains("bytes") || !node["bytes"].is_string()) return std::optional<ImageManifest>();
+  return std::optional<ImageManifest>(ImageManifest{node.value("mediaType", ""), node["bytes"]});
+}
+
 Result<json> Store::load_repositories() const {
   std::string path = root_ + "/repositories.json";
   if (!exists(path)) return json::object();
@@ -140,6 +225,7 @@ Result<Image> Store::load_image(const std::string& id, const json& repositories)
   image.config = record.value("config", json::object());
   image.layers = record.value("layers", std::vector<std::string>{});
   image.imported = record.value("imported", "");
+  image.repo_digests = record.value("repo_digests", std::vector<std::string>{});
   for (const std::string& layer : image.layers) {
     auto meta = read_json(layer_dir(layer) + ".json");
     if (meta) image.size += meta->value("size", uint64_t{0});
@@ -167,8 +253,17 @@ Result<Image> Store::add_image(const std::string& config_bytes,
   }
   if (layers.empty()) return make_error("image config: rootfs.diff_ids lists no layers");
   std::string id = sha256_digest(config_bytes);
-  json record = {{"config", config}, {"layers", layers}, {"imported", rfc3339_now(false)}};
-  TRY(write_file_atomic(root_ + "/images/" + digest_hex(id) + ".json", record.dump() + "\n", 0600));
+  json record = {{"config", config},
+                 {"config_bytes", config_bytes},
+                 {"layers", layers},
+                 {"imported", rfc3339_now(false)}};
+  std::string path = image_file(id);
+  // The same image again (pulled from elsewhere) keeps where it is known.
+  if (auto previous = read_json(path); previous) {
+    for (const char* kept : {"repo_digests", "manifest"})
+      if (previous->contains(kept)) record[kept] = (*previous)[kept];
+  }
+  TRY(write_file_atomic(path, record.dump() + "\n", 0600));
   auto repositories = TRY_VALUE(load_repositories());
   for (const std::string& tag : tags) repositories[TRY_VALUE(normalize_tag(tag))] = id;
   TRY(save_repositories(repositories));

@@ -286,4 +286,79 @@ Status BlobStream::resume() {
   return ok();
 }
 
+// Pushing: new functions only, below this line.
+
+namespace {
+
+// An upload step the registry refused: EACCES for unauthorized or denied
+// (a pull-only user), EIO otherwise.
+Error push_error(const Response& response, const std::string& what) {
+  int kind = response.status == 401 || response.status == 403 ? EACCES : EIO;
+  // A token without push (a pull-only user): distribution answers 401
+  // insufficient_scope where Docker says the access is denied.
+  if (response.status == 401 && response.header("www-authenticate").find("insufficient_scope") != std::string::npos)
+    return Error(fmt::format("{}: denied: requested access to the resource is denied", what), EACCES);
+  return Error(fmt::format("{}: {}", what, registry_error(response)), kind);
+}
+
+}  // namespace
+
+std::string with_digest(const std::string& upload_url, const std::string& digest) {
+  std::string url = upload_url.substr(0, upload_url.find('#'));
+  if (url.find('?') == std::string::npos) {
+    url += '?';
+  } else if (!url.ends_with('?') && !url.ends_with('&')) {
+    url += '&';
+  }
+  return url + "digest=" + url_encode(digest);
+}
+
+void Client::add_scope(const std::string& scope) {
+  if (std::find(scopes_.begin(), scopes_.end(), scope) == scopes_.end()) scopes_.push_back(scope);
+}
+
+Result<bool> Client::has_blob(const std::string& digest) {
+  Response response = TRY_VALUE(send(Request{.method = "HEAD", .url = url("blobs/" + digest)}));
+  if (response.status == 200) return true;
+  if (response.status == 404) return false;
+  return push_error(response, "HEAD blob " + describe(endpoint_, repository_, digest));
+}
+
+Result<std::optional<std::string>> Client::start_upload(const std::string& digest, const std::string& mount_from) {
+  std::string target = url("blobs/uploads/");
+  if (!mount_from.empty()) target += "?mount=" + url_encode(digest) + "&from=" + url_encode(mount_from);
+  Response response = TRY_VALUE(send(Request{.method = "POST", .url = target}));
+  std::string what = fmt::format("start an upload to {}/{}", url_host(endpoint_.url), repository_);
+  if (response.status == 201 && !mount_from.empty()) return std::optional<std::string>();
+  if (response.status != 202) return push_error(response, what);
+  std::string location = response.header("location");
+  if (location.empty()) return make_error("{}: HTTP 202 without a Location", what);
+  return std::optional<std::string>(TRY_VALUE(resolve_url(target, location)));
+}
+
+Status Client::put_blob(const std::string& upload_url, const Descriptor& blob, const BodySource& source) {
+  Request request{.method = "PUT", .url = with_digest(upload_url, blob.digest), .source = source,
+                  .source_size = blob.size};
+  request.headers.push_back("Content-Type: application/octet-stream");
+  Response response = TRY_VALUE(send(std::move(request)));
+  if (response.status != 201) return push_error(response, "upload blob " + describe(endpoint_, repository_, blob.digest));
+  std::string stored = response.header("docker-content-digest");
+  if (!stored.empty() && stored != blob.digest)
+    return make_error("upload blob {}: the registry stored it as {}", blob.digest, stored);
+  return ok();
+}
+
+Result<std::string> Client::put_manifest(const std::string& tag, const std::string& media_type,
+                                         const std::string& bytes) {
+  Request request{.method = "PUT", .url = url("manifests/" + tag), .body = bytes};
+  request.headers.push_back("Content-Type: " + media_type);
+  Response response = TRY_VALUE(send(std::move(request)));
+  std::string digest = image::sha256_digest(bytes);
+  if (response.status != 201) return push_error(response, "manifest for " + describe(endpoint_, repository_, tag));
+  std::string stored = response.header("docker-content-digest");
+  if (!stored.empty() && stored != digest)
+    return make_error("manifest for {}: the registry stored it as {}", describe(endpoint_, repository_, tag), stored);
+  return digest;
+}
+
 }  // namespace berth::registry

@@ -71,6 +71,23 @@ class Client {
   // refuses to run past the descriptor's size.
   Result<BlobStream> open_blob(const Descriptor& blob);
 
+  // Pushing (push.h). Asks tokens for this scope too from now on (a mount
+  // needs "repository:FROM:pull" beside the push scope).
+  void add_scope(const std::string& scope);
+  // HEAD of a blob: whether the repository has it. Only a 404 is "no"; a
+  // failure (5xx after the retries, no answer) is an error, never "no".
+  Result<bool> has_blob(const std::string& digest);
+  // POST /v2/<repo>/blobs/uploads/, with ?mount=<digest>&from=<repo> when
+  // mount_from is set. nullopt: the registry mounted the blob (201);
+  // otherwise the upload session's URL (its Location, resolved).
+  Result<std::optional<std::string>> start_upload(const std::string& digest = "", const std::string& mount_from = "");
+  // Finishes an upload session with one PUT of the whole blob; source is
+  // copied for each try, so a retried PUT sends the blob from its start.
+  Status put_blob(const std::string& upload_url, const Descriptor& blob, const BodySource& source);
+  // PUT /v2/<repo>/manifests/<tag> of exactly these bytes; returns their
+  // digest, checked against the registry's Docker-Content-Digest.
+  Result<std::string> put_manifest(const std::string& tag, const std::string& media_type, const std::string& bytes);
+
  private:
   friend class BlobStream;
   std::string url(const std::string& path) const;
@@ -112,6 +129,10 @@ class BlobStream {
   uint64_t skip_ = 0;  // bytes a resumed download repeats from before
   int resumes_ = 0;
 };
+
+// The upload URL with digest=<digest> added to its query (the registry's
+// own query parameters, a session state, kept as they are).
+std::string with_digest(const std::string& upload_url, const std::string& digest);
 
 // The registry's "name:reference" in messages: "127.0.0.1:5000/x:1".
 std::string describe(const Endpoint& endpoint, const std::string& repository, const std::string& reference);

@@ -258,6 +258,20 @@ Result<Source> find_manifest(const RegistriesConfig& registries, const Credentia
   return *last;
 }
 
+// What a push needs to send nothing it need not: each layer's blob, the
+// repository that has it, and the image's digest there.
+Status remember_source(image::Store& store, const image::Reference& reference, const Plan& plan,
+                       const std::vector<std::string>& diff_ids, const std::string& image_id,
+                       const Manifest& manifest, const std::string& manifest_digest) {
+  std::string repository = reference.domain + "/" + reference.path;
+  for (size_t i = 0; i < plan.layers.size(); ++i) {
+    const Descriptor& blob = plan.layers[i];
+    TRY(store.remember_layer_blob(diff_ids[i], {blob.digest, blob.media_type, blob.size, {}}, repository));
+  }
+  TRY(store.remember_manifest(image_id, {manifest.media_type, manifest.bytes}));
+  return store.add_repo_digest(image_id, reference.familiar_name() + "@" + manifest_digest);
+}
+
 std::string tag_key(const image::Reference& reference) {
   return reference.tag.empty() ? "" : reference.familiar_name() + ":" + reference.tag;
 }
@@ -301,7 +315,8 @@ Result<PullResult> pull_image(image::Store& store, const RegistriesConfig& regis
   std::string tag = tag_key(reference);
   if (auto current = store.find_image(tag.empty() ? plan.config.digest : tag);
       current && current->id == plan.config.digest) {
-    result.image = std::move(*current);
+    TRY(remember_source(store, reference, plan, diff_ids, current->id, manifest, pulled_digest));
+    result.image = TRY_VALUE(store.find_image(current->id));
     return result;
   }
   Reporter reporter(observer);
@@ -309,6 +324,8 @@ Result<PullResult> pull_image(image::Store& store, const RegistriesConfig& regis
   std::vector<std::string> tags;
   if (!tag.empty()) tags.push_back(tag);
   result.image = TRY_VALUE(store.add_image(config_bytes, tags));
+  TRY(remember_source(store, reference, plan, diff_ids, result.image.id, manifest, pulled_digest));
+  result.image = TRY_VALUE(store.find_image(result.image.id));
   result.downloaded = true;
   return result;
 }

@@ -54,6 +54,40 @@ class StoreTest : public ::testing::Test {
   std::string layer_;
 };
 
+TEST_F(StoreTest, ALayerRemembersItsBlobsAndWhichRepositoriesHaveThem) {
+  LayerBlob blob{"sha256:" + std::string(64, 'a'), "application/vnd.oci.image.layer.v1.tar+gzip", 42, {}};
+  ASSERT_TRUE(store_->remember_layer_blob(layer_, blob, "127.0.0.1:5000/team/app").has_value());
+  ASSERT_TRUE(store_->remember_layer_blob(layer_, blob, "127.0.0.1:5000/other/app").has_value());
+  ASSERT_TRUE(store_->remember_layer_blob(layer_, blob, "127.0.0.1:5000/team/app").has_value());
+  auto blobs = store_->layer_blobs(layer_);
+  ASSERT_TRUE(blobs.has_value()) << blobs.error().message();
+  ASSERT_EQ(blobs->size(), 1u);
+  EXPECT_EQ(blobs->at(0).digest, blob.digest);
+  EXPECT_EQ(blobs->at(0).media_type, blob.media_type);
+  EXPECT_EQ(blobs->at(0).size, 42u);
+  EXPECT_EQ(blobs->at(0).repositories,
+            (std::vector<std::string>{"127.0.0.1:5000/team/app", "127.0.0.1:5000/other/app"}));
+  // The layer's size is still read beside them.
+  EXPECT_TRUE(store_->find_image(add("blobs", {"x:1"}).id).has_value());
+}
+
+TEST_F(StoreTest, AnImageKeepsItsRepoDigestsManifestAndConfigBytes) {
+  Image image = add("digests", {"127.0.0.1:5000/x:1"});
+  std::string manifest = "sha256:" + std::string(64, 'b');
+  ASSERT_TRUE(store_->add_repo_digest(image.id, "127.0.0.1:5000/x@" + manifest).has_value());
+  ASSERT_TRUE(store_->remember_manifest(image.id, {"application/vnd.oci.image.manifest.v1+json", "{}"}).has_value());
+  // Recording the same image again (a second pull) keeps both.
+  Image again = add("digests", {"y:1"});
+  EXPECT_EQ(again.repo_digests, std::vector<std::string>{"127.0.0.1:5000/x@" + manifest});
+  auto kept = store_->image_manifest(image.id);
+  ASSERT_TRUE(kept.has_value() && kept->has_value());
+  EXPECT_EQ((*kept)->bytes, "{}");
+  auto config = store_->config_bytes(image.id);
+  ASSERT_TRUE(config.has_value()) << config.error().message();
+  EXPECT_EQ(sha256_digest(*config), image.id);
+  EXPECT_FALSE(store_->add_repo_digest(image.id, "x:1").has_value());
+}
+
 TEST(StoreKeyTest, KeyIsTheFamiliarNameAndTag) {
   for (const char* text :
        {"python:3", "library/python:3", "docker.io/library/python:3", "index.docker.io/python:3"})

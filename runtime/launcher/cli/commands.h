@@ -46,6 +46,7 @@ Command register_port(CLI::App& app, const GlobalOptions& globals);
 Command register_system(CLI::App& app, const GlobalOptions& globals);
 Command register_pull(CLI::App& app, const GlobalOptions& globals);
 Command register_tag(CLI::App& app, const GlobalOptions& globals);
+Command register_push(CLI::App& app, const GlobalOptions& globals);
 Command register_login(CLI::App& app, const GlobalOptions& globals);
 Command register_logout(CLI::App& app, const GlobalOptions& globals);
 

@@ -77,6 +77,7 @@ json describe_image(const image::Store& store, const image::Image& image) {
   for (const std::string& layer : image.layers) layer_dirs.push_back(store.layer_dir(layer));
   return {{"Id", image.id},
           {"RepoTags", image.tags},
+          {"RepoDigests", image.repo_digests},
           {"Created", image.config.value("created", "")},
           {"Architecture", image.config.value("architecture", "")},
           {"Os", image.config.value("os", "")},

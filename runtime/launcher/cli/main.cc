@@ -42,7 +42,7 @@ int run_main(int argc, char** argv) {
       register_logs(app, globals),   register_exec(app, globals),    register_stop(app, globals),
       register_kill(app, globals),   register_rm(app, globals),      register_port(app, globals),
       register_system(app, globals),  register_pull(app, globals),    register_tag(app, globals),
-      register_login(app, globals),   register_logout(app, globals),
+      register_login(app, globals),   register_logout(app, globals),  register_push(app, globals),
   };
   app.require_subcommand(1, 1);
   try {
