@@ -80,4 +80,12 @@ std::string BerthUser::store_listing() const {
   return listing;
 }
 
+void RegistryWithImage::SetUp() {
+  registry_.emplace(RegistryServer::start(GetParam()));
+  layout_ = make_oci_layout(layouts_.path() + "/one", "v1");
+  ASSERT_TRUE(skopeo_push(*registry_, layout_.dir, layout_.tag, "team/app:v1", registry_->credentials()).succeeded());
+  if (registry_->tls()) user_.trust(*registry_);
+  if (registry_->credentials()) user_.log_in(*registry_);
+}
+
 }  // namespace berth::test

@@ -3,7 +3,10 @@
 // and `berth` run as that user.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,5 +46,21 @@ class BerthUser {
 };
 
 std::string base64(const std::string& text);
+
+// A registry in the mode under test holding one small image, team/app:v1
+// (pushed by skopeo from make_oci_layout), and a user who trusts its CA
+// and holds its credentials.
+class RegistryWithImage : public ::testing::TestWithParam<RegistryMode> {
+ protected:
+  void SetUp() override;
+
+  // "127.0.0.1:PORT/" + path
+  std::string name(const std::string& path) const { return registry_->host() + "/" + path; }
+
+  TempDir layouts_{"berth-registry-layouts"};
+  std::optional<RegistryServer> registry_;
+  OciLayout layout_;
+  BerthUser user_;
+};
 
 }  // namespace berth::test

@@ -23,23 +23,7 @@ using nlohmann::json;
 
 std::string short_id(const std::string& digest) { return digest.substr(7, 12); }
 
-class PullTest : public ::testing::TestWithParam<RegistryMode> {
- protected:
-  void SetUp() override {
-    registry_.emplace(RegistryServer::start(GetParam()));
-    layout_ = make_oci_layout(layouts_.path() + "/one", "v1");
-    ASSERT_TRUE(skopeo_push(*registry_, layout_.dir, layout_.tag, "team/app:v1", registry_->credentials()).succeeded());
-    if (registry_->tls()) user_.trust(*registry_);
-    if (registry_->credentials()) user_.log_in(*registry_);
-  }
-
-  std::string name(const std::string& path) const { return registry_->host() + "/" + path; }
-
-  TempDir layouts_{"berth-registry-layouts"};
-  std::optional<RegistryServer> registry_;
-  OciLayout layout_;
-  BerthUser user_;
-};
+using PullTest = RegistryWithImage;
 
 TEST_P(PullTest, PullsAnImageWithDockersLinesAndStoresItUnderItsTag) {
   ProcessResult pull = user_.berth({"pull", name("team/app:v1")});

@@ -42,23 +42,7 @@ json inspect_image(const BerthUser& user, const std::string& name) {
   return out.is_array() && !out.empty() ? out[0] : json();
 }
 
-class PushTest : public ::testing::TestWithParam<RegistryMode> {
- protected:
-  void SetUp() override {
-    registry_.emplace(RegistryServer::start(GetParam()));
-    layout_ = make_oci_layout(layouts_.path() + "/one", "v1");
-    ASSERT_TRUE(skopeo_push(*registry_, layout_.dir, layout_.tag, "team/app:v1", registry_->credentials()).succeeded());
-    if (registry_->tls()) user_.trust(*registry_);
-    if (registry_->credentials()) user_.log_in(*registry_);
-  }
-
-  std::string name(const std::string& path) const { return registry_->host() + "/" + path; }
-
-  TempDir layouts_{"berth-registry-layouts"};
-  std::optional<RegistryServer> registry_;
-  OciLayout layout_;
-  BerthUser user_;
-};
+using PushTest = RegistryWithImage;
 
 TEST_P(PushTest, APulledImageGoesBackWithItsOwnBlobsMountedThenAlreadyThere) {
   const OciImageDigests& original = layout_.images.at(0);

@@ -54,6 +54,10 @@ Command register_logout(CLI::App& app, const GlobalOptions& globals);
 // status lines on out (none with quiet); run uses it for an image it lacks.
 Result<registry::PullResult> pull(const GlobalOptions& globals, const std::string& name,
                                   const std::string& platform, bool quiet, std::FILE* out);
+// Docker's pull, push, login and logout fail with status 1, not the 125 of
+// berth's own errors (130, as a shell's 128 + SIGINT, for an interrupted
+// pull): the message goes to stderr after whatever stdout had.
+int registry_failure(const Error& error);
 // Credentials from Docker's config.json (and its credential helpers).
 registry::CredentialsFor stored_credentials();
 

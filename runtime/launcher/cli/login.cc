@@ -72,13 +72,7 @@ Status log_in(const GlobalOptions& globals, const LoginFlags& flags) {
   return ok();
 }
 
-// Docker's login and logout fail with status 1, not berth's 125.
-CommandResult status_one(const Status& status) {
-  if (status) return 0;
-  std::fflush(stdout);
-  fmt::print(stderr, "berth: {}\n", status.error().message());
-  return 1;
-}
+CommandResult status_one(const Status& status) { return status ? 0 : registry_failure(status.error()); }
 
 }  // namespace
 

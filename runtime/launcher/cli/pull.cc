@@ -97,6 +97,12 @@ Result<registry::PullResult> pull(const GlobalOptions& globals, const std::strin
   return result;
 }
 
+int registry_failure(const Error& error) {
+  std::fflush(stdout);
+  fmt::print(stderr, "berth: {}\n", error.message());
+  return error.errno_value() == EINTR ? 130 : 1;
+}
+
 Command register_pull(CLI::App& app, const GlobalOptions& globals) {
   CLI::App* command = app.add_subcommand("pull", "Download an image from a registry");
   auto flags = std::make_shared<PullFlags>();
@@ -105,13 +111,7 @@ Command register_pull(CLI::App& app, const GlobalOptions& globals) {
   command->add_option("name", flags->name, "NAME[:TAG|@DIGEST]")->required();
   return {command, [&globals, flags]() -> CommandResult {
             auto result = pull(globals, flags->name, flags->platform, flags->quiet, stdout);
-            if (!result) {
-              // Docker's pull fails with status 1, not the 125 of berth's own
-              // errors; interrupted, 130 as a shell's 128 + SIGINT.
-              std::fflush(stdout);
-              fmt::print(stderr, "berth: {}\n", result.error().message());
-              return result.error().errno_value() == EINTR ? 130 : 1;
-            }
+            if (!result) return registry_failure(result.error());
             auto reference = image::parse_reference(flags->name);
             fmt::print("{}\n", reference ? reference->string() : flags->name);
             return 0;

@@ -61,12 +61,7 @@ Command register_push(CLI::App& app, const GlobalOptions& globals) {
   command->add_option("name", flags->name, "NAME[:TAG]")->required();
   return {command, [&globals, flags]() -> CommandResult {
             auto result = push(globals, *flags);
-            if (!result) {
-              // Docker's push fails with status 1, not the 125 of berth's own errors.
-              std::fflush(stdout);
-              fmt::print(stderr, "berth: {}\n", result.error().message());
-              return 1;
-            }
+            if (!result) return registry_failure(result.error());
             if (flags->quiet) {
               fmt::print("{}\n", image::parse_reference(flags->name)->string());
             } else {
