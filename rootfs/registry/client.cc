@@ -47,6 +47,39 @@ void set_header(Request& request, std::string_view name, const std::string& line
   if (!line.empty()) request.headers.push_back(line);
 }
 
+const Response& response_of(const Response& response) { return response; }
+const Response& response_of(const Download& download) { return download.response(); }
+
+// One request (transfer() makes it) until it succeeds, fails for good or
+// runs out of tries: a transient transfer failure, a 5xx and a 429 are
+// tried again after the back-off. at_once(response) is asked first of each
+// answer: true means "make it again now, not counted as a try" (a 401 whose
+// challenge was answered).
+template <typename Transfer, typename AtOnce>
+auto with_retries(int tries, Transfer transfer, AtOnce at_once) -> decltype(transfer()) {
+  for (int attempt = 0;; ++attempt) {
+    auto answer = transfer();
+    bool last = attempt + 1 >= tries;
+    if (!answer) {
+      if (!is_transient(answer.error()) || last) return answer;
+      std::this_thread::sleep_for(back_off(attempt, nullptr));
+      continue;
+    }
+    const Response& response = response_of(*answer);
+    Result<bool> again = at_once(response);
+    if (!again) return unexpected(std::move(again.error()));
+    if (*again) {
+      --attempt;
+      continue;
+    }
+    if (worth_retrying(response.status) && !last) {
+      std::this_thread::sleep_for(back_off(attempt, &response));
+      continue;
+    }
+    return answer;
+  }
+}
+
 // A blob or manifest fetch that the registry answered with anything but
 // success. errno tells the caller what kind of refusal it was: EACCES
 // (unauthorized, denied), ENOENT (unknown), EIO (anything else).
@@ -89,56 +122,27 @@ void Client::authorize(Request& request) const {
   set_header(request, "Authorization", authenticator_.authorization(scopes_));
 }
 
+Result<bool> Client::answer_challenge(const Response& response, const Request& request, bool& answered) {
+  if (response.status != 401 || answered) return false;
+  TRY_CTX(authenticator_.answer(response, scopes_, http_), "{} {}", request.method, request.url);
+  answered = true;
+  return true;
+}
+
 Result<Response> Client::send(Request request) {
   bool answered = false;
-  for (int attempt = 0;; ++attempt) {
-    authorize(request);
-    auto response = http_.perform(request);
-    bool last = attempt + 1 >= attempts();
-    if (!response) {
-      if (!is_transient(response.error()) || last) return response;
-      std::this_thread::sleep_for(back_off(attempt, nullptr));
-      continue;
-    }
-    if (response->status == 401 && !answered) {
-      TRY_CTX(authenticator_.answer(*response, scopes_, http_), "{} {}", request.method, request.url);
-      answered = true;
-      --attempt;  // answering a challenge is not a failed try
-      continue;
-    }
-    if (worth_retrying(response->status) && !last) {
-      std::this_thread::sleep_for(back_off(attempt, &*response));
-      continue;
-    }
-    return response;
-  }
+  return with_retries(
+      attempts(), [&] { authorize(request); return http_.perform(request); },
+      [&](const Response& response) { return answer_challenge(response, request, answered); });
 }
 
 Result<Download> Client::open(Request request) {
   bool answered = false;
-  for (int attempt = 0;; ++attempt) {
-    authorize(request);
-    auto download = http_.open(request);
-    bool last = attempt + 1 >= attempts();
-    if (!download) {
-      if (!is_transient(download.error()) || last) return download;
-      std::this_thread::sleep_for(back_off(attempt, nullptr));
-      continue;
-    }
-    const Response& response = download->response();
-    if (response.status == 401 && !answered) {
-      TRY_CTX(authenticator_.answer(response, scopes_, http_), "{} {}", request.method, request.url);
-      answered = true;
-      --attempt;
-      continue;
-    }
-    if (is_redirect(response.status)) return open_redirect(request, response);
-    if (worth_retrying(response.status) && !last) {
-      std::this_thread::sleep_for(back_off(attempt, &response));
-      continue;
-    }
-    return download;
-  }
+  Download download = TRY_VALUE(with_retries(
+      attempts(), [&] { authorize(request); return http_.open(request); },
+      [&](const Response& response) { return answer_challenge(response, request, answered); }));
+  if (is_redirect(download.response().status)) return open_redirect(request, download.response());
+  return download;
 }
 
 // A registry may send blobs from elsewhere (a CDN, S3). The credentials
@@ -151,24 +155,13 @@ Result<Download> Client::open_redirect(const Request& request, const Response& r
   followed.url = TRY_VALUE(resolve_url(request.url, location));
   if (url_host(followed.url) != url_host(endpoint_.url)) set_header(followed, "Authorization", "");
   Http http(url_host(followed.url) == url_host(endpoint_.url) ? endpoint_.tls : Tls{});
-  for (int attempt = 0;; ++attempt) {
-    auto download = http.open(followed);
-    bool last = attempt + 1 >= kAttempts;
-    if (!download) {
-      if (!is_transient(download.error()) || last) return download;
-      std::this_thread::sleep_for(back_off(attempt, nullptr));
-      continue;
-    }
-    if (worth_retrying(download->response().status) && !last) {
-      std::this_thread::sleep_for(back_off(attempt, &download->response()));
-      continue;
-    }
-    if (is_redirect(download->response().status)) {
-      return make_error("{} {}: redirected again, to {}", request.method, followed.url,
-                        download->response().header("location"));
-    }
-    return download;
+  Download download = TRY_VALUE(with_retries(
+      kAttempts, [&] { return http.open(followed); }, [](const Response&) -> Result<bool> { return false; }));
+  if (is_redirect(download.response().status)) {
+    return make_error("{} {}: redirected again, to {}", request.method, followed.url,
+                      download.response().header("location"));
   }
+  return download;
 }
 
 Result<Response> Client::ping() { return send(Request{.url = endpoint_.url + "/v2/"}); }

@@ -92,6 +92,8 @@ class Client {
   friend class BlobStream;
   std::string url(const std::string& path) const;
   int attempts() const;
+  // A 401 not yet answered: answer its challenge (true: send again).
+  Result<bool> answer_challenge(const Response& response, const Request& request, bool& answered);
   Result<Response> send(Request request);
   Result<Download> open(Request request);
   Result<Download> open_redirect(const Request& request, const Response& redirect);
