@@ -5,17 +5,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/strings.h"
 #include "rootfs/registry/base64.h"
 
 namespace berth::registry {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 void skip_space(std::string_view text, size_t& at) {
   while (at < text.size() && (text[at] == ' ' || text[at] == '\t' || text[at] == ',')) ++at;
@@ -66,9 +60,9 @@ std::vector<Challenge> parse_challenges(std::string_view header) {
       // name=value of the current challenge
       ++at;
       std::string value = at < header.size() && header[at] == '"' ? read_quoted(header, at) : read_token(header, at);
-      if (!challenges.empty()) challenges.back().params[lower(word)] = value;
+      if (!challenges.empty()) challenges.back().params[to_lower(word)] = value;
     } else if (!word.empty()) {
-      challenges.push_back(Challenge{.scheme = lower(word)});
+      challenges.push_back(Challenge{.scheme = to_lower(word)});
     } else {
       ++at;
     }
@@ -178,7 +172,7 @@ std::string registry_error(const Response& response) {
       if (!error.is_object()) continue;
       std::string code = string_field(error, "code");
       std::string message = string_field(error, "message");
-      messages.push_back(lower(code) + (message.empty() ? "" : ": " + message));
+      messages.push_back(to_lower(code) + (message.empty() ? "" : ": " + message));
     }
   } else if (document.is_object() && document.contains("details") && document["details"].is_string()) {
     // Docker Hub's token endpoint: {"details":"incorrect username or password"}

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/c_handle.h"
+#include "core/strings.h"
 #include "rootfs/registry/curl_library.h"
 
 namespace berth::registry {
@@ -92,12 +93,6 @@ struct Transfer {
   }
 };
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 std::string trim(std::string_view text) {
   size_t begin = text.find_first_not_of(" \t\r\n");
   if (begin == std::string_view::npos) return "";
@@ -119,7 +114,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
       transfer.headers_done = true;
     }
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    transfer.response.headers.emplace_back(lower(trim(line.substr(0, colon))),
+    transfer.response.headers.emplace_back(to_lower(trim(line.substr(0, colon))),
                                            trim(line.substr(colon + 1)));
   }
   return size * count;

@@ -1,7 +1,10 @@
 // Small string helpers shared by the modules that parse text formats.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth {
@@ -17,6 +20,14 @@ inline std::vector<std::string> split(const std::string& text, char separator) {
     if (end == std::string::npos) return parts;
     start = end + 1;
   }
+}
+
+// ASCII lower case: HTTP header names, auth schemes, registry error codes.
+inline std::string to_lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
 }
 
 }  // namespace berth
