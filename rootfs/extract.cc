@@ -173,9 +173,10 @@ class BlockHasher {
 // diff_id must be what every image naming that diff_id expects).
 class HashedInput {
  public:
-  explicit HashedInput(LayerReader source) : source_(std::move(source)) {}
+  // hash false: a stream whose digest is already taken (see extract_layer).
+  explicit HashedInput(LayerReader source, bool hash = true) : source_(std::move(source)), hash_(hash) {}
 
-  Status start() { return hasher_.start(); }
+  Status start() { return hash_ ? hasher_.start() : ok(); }
 
   static la_ssize_t read(archive* a, void* self, const void** buffer) {
     auto* input = static_cast<HashedInput*>(self);
@@ -193,7 +194,7 @@ class HashedInput {
   // whole stream, so the rest (tar padding, trailing bytes) is read too.
   Result<std::string> finish() {
     while (!eof_) TRY(next());
-    return hasher_.finish();
+    return hash_ ? hasher_.finish() : Result<std::string>(std::string());
   }
 
   // The source's own error is the real cause of a libarchive failure.
@@ -214,12 +215,13 @@ class HashedInput {
     if (block->empty()) {
       eof_ = true;
     } else {
-      hasher_.hash(*block);
+      if (hash_) hasher_.hash(*block);
     }
     return block;
   }
 
   LayerReader source_;
+  bool hash_;
   BlockHasher hasher_;
   std::optional<Error> error_;
   bool eof_ = false;
@@ -620,7 +622,10 @@ Result<ExtractStats> extract_layer(const LayerReader& reader, const std::string&
   HashedInput input(reader);
   TRY(input.start());
   ArchivePtr decompressor = TRY_VALUE(open_decompressor(input));
-  HashedInput tar_input(decompressed_blocks(decompressor.get(), input));
+  // An uncompressed blob is its own tar stream: its digest, being taken
+  // already, is the diff_id too, and is not computed twice.
+  bool compressed = decompressor && archive_filter_count(decompressor.get()) > 1;
+  HashedInput tar_input(decompressed_blocks(decompressor.get(), input), compressed);
   TRY(tar_input.start());
   ArchivePtr a = TRY_VALUE(open_tar(tar_input));
   ExtractStats stats;
@@ -640,6 +645,7 @@ Result<ExtractStats> extract_layer(const LayerReader& reader, const std::string&
   TRY(extractor.finish_directories());
   stats.content_digest = TRY_VALUE(tar_input.finish());
   stats.input_digest = TRY_VALUE(input.finish());
+  if (!compressed) stats.content_digest = stats.input_digest;
   return stats;
 }
 
